@@ -1,0 +1,208 @@
+//! The `citebot` command line: argument parsing and the three commands.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::index;
+use crate::render::{self, Style};
+use crate::search::Engine;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "citebot",
+    version,
+    about = "Answers questions about an article with the passages that answer them, each cited",
+    long_about = "citebot answers questions about the articles in a corpus folder (Markdown or \
+plain text) with the passages that answer them, each with a citation: section, file and lines. \
+The passages live in a full-text index that is built on first use and rebuilt whenever the \
+corpus changes."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Paths {
+    /// Folder of .md and .txt files to answer from
+    #[arg(long, value_name = "DIR", env = "CITEBOT_CORPUS", default_value = "corpus")]
+    pub corpus: PathBuf,
+    /// Folder holding the index (generated; safe to delete)
+    #[arg(long, value_name = "DIR", env = "CITEBOT_INDEX", default_value = "index")]
+    pub index: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Rebuild the index from the corpus
+    #[command(long_about = "Rebuilds the index from the corpus folder. The new index is built \
+beside the old one and switched in at once, so questions being answered meanwhile never fail; \
+if the build fails, the previous index keeps answering.")]
+    Index {
+        #[command(flatten)]
+        paths: Paths,
+    },
+    /// Answer a question (or, with stdin piped and no question, one question a line)
+    #[command(long_about = "Answers a question with the passages of the corpus that answer it, \
+best first, each with its citation. The index is built or rebuilt first when it is missing or \
+older than the corpus.\n\nWith no QUESTION and standard input not a terminal, reads one question \
+a line and writes one answer a line, in order.")]
+    Ask {
+        #[command(flatten)]
+        paths: Paths,
+        /// How many passages to show
+        #[arg(short = 'n', long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=50))]
+        top: u16,
+        /// One JSON object per answer instead of text
+        #[arg(long)]
+        json: bool,
+        /// The question; several words are joined with spaces
+        #[arg(value_name = "QUESTION")]
+        question: Vec<String>,
+    },
+    /// Measure answer quality on a question file (JSON lines)
+    #[command(long_about = "Runs every question of a JSON-lines file in the format of \
+shared/eval/ and prints Hit@1/3/5 and MRR@10 over the answerable questions, the share of \
+answerable questions answered and of unanswerable ones declined, overall and per kind.")]
+    Eval {
+        /// The question file
+        file: PathBuf,
+        #[command(flatten)]
+        paths: Paths,
+        /// Passages considered per question (Hit@k uses the first k)
+        #[arg(short = 'k', long, default_value_t = 10)]
+        top: usize,
+        /// Also list the questions answered wrongly
+        #[arg(long)]
+        misses: bool,
+    },
+}
+
+/// Parses the process arguments and runs the command.
+pub fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let config = Config::load().context("loading the configuration")?;
+    match cli.command {
+        Command::Index { paths } => {
+            let report = index::build(&paths.corpus, &paths.index)?;
+            println!(
+                "Indexed {} document(s) from {} into {} passages in {:.2} s ({}).",
+                report.documents,
+                paths.corpus.display(),
+                report.manifest.passages,
+                report.elapsed.as_secs_f64(),
+                paths.index.join(&report.manifest.generation).display(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ask { paths, top, json, question } => {
+            let question = question.join(" ");
+            let batch = question.is_empty() && !io::stdin().is_terminal();
+            if question.trim().is_empty() && !batch {
+                eprintln!(
+                    "citebot: the question is empty: give it as words, e.g. citebot ask \"how are AAV vectors delivered?\", or pipe questions one a line"
+                );
+                return Ok(ExitCode::from(2));
+            }
+            let engine = open_engine(&paths, &config)?;
+            if batch {
+                answer_lines(&engine, usize::from(top), json)?;
+            } else {
+                let answer = engine.ask(&question, usize::from(top))?;
+                let out = if json {
+                    render::json_line(&answer) + "\n"
+                } else {
+                    let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+                    render::text(&answer, Style { color })
+                };
+                write_out(&out)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { file, paths, top, misses } => {
+            let questions = crate::eval::load(&file)?;
+            let engine = open_engine(&paths, &config)?;
+            let mut report = crate::eval::run(&engine, &questions)?;
+            if top < 10 {
+                // Re-score with the shorter list, so Hit@k never looks past k.
+                for o in &mut report.outcomes {
+                    o.rank = o.rank.filter(|r| *r <= top);
+                }
+            }
+            write_out(&report.table(misses))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn open_engine(paths: &crate::cli::Paths, config: &Config) -> anyhow::Result<Engine> {
+    let index = index::open_fresh(&paths.corpus, &paths.index, &mut |message| {
+        eprintln!("{message}");
+    })?;
+    Ok(Engine::new(index, config.search.clone()))
+}
+
+/// Writes to stdout, treating a closed pipe (`| head`) as a normal end.
+fn write_out(text: &str) -> anyhow::Result<()> {
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing the answer"),
+    }
+}
+
+/// Batch mode: one question a line in, one answer a line out, in order.
+fn answer_lines(engine: &Engine, top: usize, json: bool) -> anyhow::Result<()> {
+    let stdin = io::stdin().lock();
+    for (number, line) in stdin.split(b'\n').enumerate() {
+        let bytes = line.context("reading questions from standard input")?;
+        let out = match std::str::from_utf8(&bytes) {
+            Ok(text) => {
+                let question = text.trim_end_matches('\r');
+                if question.trim().is_empty() {
+                    problem_line(json, question, "empty question")
+                } else {
+                    let answer = engine.ask(question, top)?;
+                    if json {
+                        render::json_line(&answer)
+                    } else {
+                        render::batch_line(&answer)
+                    }
+                }
+            }
+            Err(_) => problem_line(
+                json,
+                &String::from_utf8_lossy(&bytes),
+                &format!("line {} is not UTF-8 text", number + 1),
+            ),
+        };
+        if let Err(e) = writeln!(io::stdout().lock(), "{out}") {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return Ok(());
+            }
+            return Err(e).context("writing the answer");
+        }
+    }
+    Ok(())
+}
+
+fn problem_line(json: bool, question: &str, problem: &str) -> String {
+    if json {
+        serde_json::json!({
+            "question": question,
+            "answered": false,
+            "verdict": "error",
+            "error": problem,
+            "hints": [],
+            "passages": [],
+        })
+        .to_string()
+    } else {
+        format!("error: {problem}")
+    }
+}

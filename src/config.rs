@@ -1,0 +1,138 @@
+//! Settings, layered: built-in defaults, then `citebot.toml` (or the file named
+//! by `CITEBOT_CONFIG`), then `CITEBOT_*` environment variables.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Ranking weights and abstention thresholds. The thresholds were calibrated
+/// on the development questions (`citebot eval`), not per question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchConfig {
+    /// Passages fetched from the index before re-ranking.
+    pub candidates: usize,
+    /// Longest question read, in characters; the rest is ignored with a notice.
+    pub max_question_chars: usize,
+    /// Weight of the index's BM25 score (scaled to the best candidate's).
+    pub weight_bm25: f32,
+    /// Weight of the share of the question's content (by rarity) the passage holds.
+    pub weight_coverage: f32,
+    /// Weight of the share of the question found in the passage's section titles.
+    pub weight_heading: f32,
+    /// Weight of question word pairs found next to each other in the passage.
+    pub weight_proximity: f32,
+    /// Weight given to a typo correction relative to the word as typed.
+    pub fuzzy_weight: f32,
+    /// Weight given to a synonym or acronym expansion.
+    pub expansion_weight: f32,
+    /// Below this share of the question's content known to the corpus: not covered.
+    pub min_known_share: f32,
+    /// Below this share of the question's content in the best passage: not covered.
+    pub min_coverage: f32,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        SearchConfig {
+            candidates: 40,
+            max_question_chars: 1000,
+            weight_bm25: 1.0,
+            weight_coverage: 1.0,
+            weight_heading: 0.3,
+            weight_proximity: 0.3,
+            fuzzy_weight: 0.8,
+            expansion_weight: 0.6,
+            min_known_share: 0.5,
+            min_coverage: 0.3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub search: SearchConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the configuration file {} is not valid: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("the environment variable {name} is not a number: {value:?}")]
+    Env { name: String, value: String },
+}
+
+impl Config {
+    /// Defaults, then the file (`CITEBOT_CONFIG`, else `./citebot.toml` if present), then env.
+    pub fn load() -> Result<Config, ConfigError> {
+        let named = std::env::var_os("CITEBOT_CONFIG").map(PathBuf::from);
+        let path = named.clone().unwrap_or_else(|| PathBuf::from("citebot.toml"));
+        let mut config = if named.is_some() || path.exists() {
+            Config::from_file(&path)?
+        } else {
+            Config::default()
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.message().to_string(),
+        })
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let float = |name: &str, slot: &mut f32| -> Result<(), ConfigError> {
+            if let Some(value) = get(name) {
+                *slot = value.trim().parse().map_err(|_| ConfigError::Env {
+                    name: name.to_string(),
+                    value,
+                })?;
+            }
+            Ok(())
+        };
+        float("CITEBOT_MIN_KNOWN_SHARE", &mut self.search.min_known_share)?;
+        float("CITEBOT_MIN_COVERAGE", &mut self.search.min_coverage)?;
+        if let Some(value) = get("CITEBOT_MAX_QUESTION_CHARS") {
+            self.search.max_question_chars = value.trim().parse().map_err(|_| ConfigError::Env {
+                name: "CITEBOT_MAX_QUESTION_CHARS".into(),
+                value,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env_override_defaults() {
+        let mut config: Config = toml::from_str("[search]\nmin_coverage = 0.5\n").unwrap();
+        assert_eq!(config.search.min_coverage, 0.5);
+        assert_eq!(config.search.candidates, SearchConfig::default().candidates);
+        config
+            .apply_env(|name| (name == "CITEBOT_MIN_COVERAGE").then(|| "0.25".to_string()))
+            .unwrap();
+        assert_eq!(config.search.min_coverage, 0.25);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_numbers_are_reported() {
+        assert!(toml::from_str::<Config>("[search]\nmin_coverag = 1\n").is_err());
+        let err = Config::default()
+            .apply_env(|_| Some("lots".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("CITEBOT_MIN_KNOWN_SHARE"));
+    }
+}

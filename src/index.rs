@@ -1,0 +1,477 @@
+//! The tantivy index under `index/`, kept as generations: each build writes a
+//! new `gen-*` folder and then switches the `CURRENT` pointer with an atomic
+//! rename, so a reader never sees a half-built index and a failed build leaves
+//! the previous one answering. A manifest in each generation records the corpus
+//! fingerprint and schema version, which decide when `ask` rebuilds.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED,
+};
+use tantivy::{doc, Index as TantivyIndex, IndexReader, ReloadPolicy, TantivyDocument};
+
+use crate::analysis::{CitebotTokenizer, Form};
+use crate::corpus::{self, BlockKind, FileStamp};
+use crate::lexicon::Lexicon;
+use crate::passages::{self, Citation, Passage};
+use crate::Error;
+
+/// Bumped whenever analysis or the schema changes, so old indexes rebuild themselves.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const CURRENT: &str = "CURRENT";
+const MANIFEST: &str = "manifest.json";
+const LEXICON: &str = "lexicon.json";
+const GENERATION_PREFIX: &str = "gen-";
+/// An unfinished generation older than this is a killed build's leftover.
+const ABANDONED_AFTER: Duration = Duration::from_secs(600);
+
+const STEM_TOKENIZER: &str = "citebot_stem";
+const WORD_TOKENIZER: &str = "citebot_word";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub generation: String,
+    pub built_at_unix: u64,
+    pub passages: usize,
+    pub files: Vec<FileStamp>,
+}
+
+/// What a build did, for the user.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    pub manifest: Manifest,
+    pub documents: usize,
+    pub elapsed: Duration,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Fields {
+    pub body: Field,
+    pub words: Field,
+    pub heading: Field,
+    text: Field,
+    kind: Field,
+    document: Field,
+    section: Field,
+    file: Field,
+    line_start: Field,
+    line_end: Field,
+    ordinal: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let indexed = |tokenizer: &str, record: IndexRecordOption| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(record),
+        )
+    };
+    let fields = Fields {
+        body: b.add_text_field("body", indexed(STEM_TOKENIZER, IndexRecordOption::WithFreqsAndPositions)),
+        words: b.add_text_field("words", indexed(WORD_TOKENIZER, IndexRecordOption::WithFreqsAndPositions)),
+        heading: b.add_text_field("heading", indexed(STEM_TOKENIZER, IndexRecordOption::WithFreqs)),
+        text: b.add_text_field("text", STORED),
+        kind: b.add_text_field("kind", STORED),
+        document: b.add_text_field("document", STORED),
+        section: b.add_text_field("section", STORED),
+        file: b.add_text_field("file", STORED),
+        line_start: b.add_u64_field("line_start", STORED),
+        line_end: b.add_u64_field("line_end", STORED),
+        ordinal: b.add_u64_field("ordinal", STORED),
+    };
+    (b.build(), fields)
+}
+
+fn register_tokenizers(index: &TantivyIndex) {
+    let manager = index.tokenizers();
+    manager.register(STEM_TOKENIZER, CitebotTokenizer { form: Form::Stem });
+    manager.register(WORD_TOKENIZER, CitebotTokenizer { form: Form::Word });
+}
+
+/// Everything a build needs, read and checked before anything is written.
+struct Loaded {
+    passages: Vec<Passage>,
+    lexicon: Lexicon,
+    files: Vec<FileStamp>,
+    documents: usize,
+}
+
+fn load_corpus(corpus_dir: &Path) -> Result<Loaded, Error> {
+    let mut passages = Vec::new();
+    let mut lexicon = Lexicon::default();
+    let mut files = Vec::new();
+    let mut documents = 0;
+    let mut synonyms = None;
+    for path in corpus::list_files(corpus_dir)? {
+        let source = corpus::read_file(&path)?;
+        if !corpus::is_document(&path) {
+            synonyms = Some((path, source.text));
+            files.push(source.stamp);
+            continue;
+        }
+        let doc = corpus::parse(&source.stamp.path, &source.text);
+        files.push(source.stamp);
+        documents += 1;
+        passages.extend(passages::split(&doc));
+    }
+    if documents == 0 {
+        return Err(Error::EmptyCorpus(corpus_dir.to_path_buf()));
+    }
+    for p in &passages {
+        lexicon.mine_acronyms(&p.text);
+    }
+    if let Some((path, text)) = synonyms {
+        lexicon.add_synonym_file(&path, &text)?;
+    }
+    Ok(Loaded { passages, lexicon, files, documents })
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Builds a new generation from the corpus and makes it current.
+pub fn build(corpus_dir: &Path, index_dir: &Path) -> Result<BuildReport, Error> {
+    let started = std::time::Instant::now();
+    let loaded = load_corpus(corpus_dir)?;
+
+    fs::create_dir_all(index_dir).map_err(|e| Error::write(index_dir, e))?;
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let generation = format!("{GENERATION_PREFIX}{stamp}-{}", std::process::id());
+    let gen_dir = index_dir.join(&generation);
+    fs::create_dir(&gen_dir).map_err(|e| Error::write(&gen_dir, e))?;
+
+    let result = write_generation(&gen_dir, &generation, &loaded).and_then(|manifest| {
+        switch_current(index_dir, &generation)?;
+        Ok(manifest)
+    });
+    let manifest = match result {
+        Ok(m) => m,
+        Err(e) => {
+            // Best effort: the half-built generation is never current, so leaving it is harmless.
+            let _ = fs::remove_dir_all(&gen_dir);
+            return Err(e);
+        }
+    };
+    remove_old_generations(index_dir, &generation);
+    Ok(BuildReport {
+        manifest,
+        documents: loaded.documents,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn write_generation(gen_dir: &Path, generation: &str, loaded: &Loaded) -> Result<Manifest, Error> {
+    let (schema, f) = schema();
+    let index = TantivyIndex::create_in_dir(gen_dir, schema)?;
+    register_tokenizers(&index);
+    let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 50_000_000)?;
+    for p in &loaded.passages {
+        let kind = match p.kind {
+            BlockKind::Paragraph => "paragraph",
+            BlockKind::ListItem => "list",
+            BlockKind::Caption => "caption",
+        };
+        writer.add_document(doc!(
+            f.body => p.text.as_str(),
+            f.words => p.text.as_str(),
+            f.heading => p.citation.section.as_str(),
+            f.text => p.text.as_str(),
+            f.kind => kind,
+            f.document => p.citation.document.as_str(),
+            f.section => p.citation.section.as_str(),
+            f.file => p.citation.file.as_str(),
+            f.line_start => u64::from(p.citation.lines[0]),
+            f.line_end => u64::from(p.citation.lines[1]),
+            f.ordinal => u64::from(p.ordinal),
+        ))?;
+    }
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+
+    let manifest = Manifest {
+        schema_version: SCHEMA_VERSION,
+        generation: generation.to_string(),
+        built_at_unix: unix_now(),
+        passages: loaded.passages.len(),
+        files: loaded.files.clone(),
+    };
+    write_json(&gen_dir.join(LEXICON), &loaded.lexicon)?;
+    // The manifest goes last: its presence marks the generation complete.
+    write_json(&gen_dir.join(MANIFEST), &manifest)?;
+    Ok(manifest)
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::write(path, e.into()))?;
+    write_atomically(path, &bytes)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let mut file = fs::File::create(&tmp).map_err(|e| Error::write(&tmp, e))?;
+    file.write_all(bytes).map_err(|e| Error::write(&tmp, e))?;
+    file.sync_all().map_err(|e| Error::write(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::write(path, e))
+}
+
+fn switch_current(index_dir: &Path, generation: &str) -> Result<(), Error> {
+    write_atomically(&index_dir.join(CURRENT), format!("{generation}\n").as_bytes())
+}
+
+fn current_generation(index_dir: &Path) -> Option<String> {
+    let text = fs::read_to_string(index_dir.join(CURRENT)).ok()?;
+    let name = text.trim();
+    (name.starts_with(GENERATION_PREFIX) && !name.contains(['/', '\\'])).then(|| name.to_string())
+}
+
+/// Keeps the current generation and the one before it (readers may still
+/// have it open); removes older ones and abandoned unfinished builds.
+fn remove_old_generations(index_dir: &Path, current: &str) {
+    let Ok(entries) = fs::read_dir(index_dir) else { return };
+    let mut complete: Vec<(SystemTime, PathBuf)> = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(GENERATION_PREFIX) || name == current {
+            continue;
+        }
+        let path = entry.path();
+        let modified = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .unwrap_or(UNIX_EPOCH);
+        if path.join(MANIFEST).exists() {
+            complete.push((modified, path));
+        } else if modified.elapsed().unwrap_or_default() > ABANDONED_AFTER {
+            let _ = fs::remove_dir_all(&path);
+        }
+    }
+    complete.sort();
+    complete.pop();
+    for (_, path) in complete {
+        let _ = fs::remove_dir_all(&path);
+    }
+}
+
+/// An open generation, ready to search.
+pub struct Index {
+    pub manifest: Manifest,
+    pub lexicon: Lexicon,
+    pub(crate) fields: Fields,
+    pub(crate) reader: IndexReader,
+}
+
+impl Index {
+    /// Opens the current generation.
+    pub fn open(index_dir: &Path) -> Result<Index, Error> {
+        let generation = current_generation(index_dir)
+            .ok_or_else(|| Error::bad_index(index_dir, "no current generation"))?;
+        let gen_dir = index_dir.join(&generation);
+        let manifest: Manifest = read_json(&gen_dir.join(MANIFEST))?;
+        if manifest.schema_version != SCHEMA_VERSION {
+            return Err(Error::bad_index(
+                index_dir,
+                format!("schema version {} instead of {SCHEMA_VERSION}", manifest.schema_version),
+            ));
+        }
+        let lexicon: Lexicon = read_json(&gen_dir.join(LEXICON))?;
+        let index = TantivyIndex::open_in_dir(&gen_dir)
+            .map_err(|e| Error::bad_index(&gen_dir, e))?;
+        register_tokenizers(&index);
+        let (expected, fields) = schema();
+        if index.schema() != expected {
+            return Err(Error::bad_index(&gen_dir, "unexpected schema"));
+        }
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| Error::bad_index(&gen_dir, e))?;
+        let opened = Index { manifest, lexicon, fields, reader };
+        opened.check_readable(&gen_dir)?;
+        Ok(opened)
+    }
+
+    /// Reads every stored passage once, so damage shows now rather than mid-answer.
+    fn check_readable(&self, gen_dir: &Path) -> Result<(), Error> {
+        let searcher = self.reader.searcher();
+        let count = searcher.num_docs();
+        if usize::try_from(count).ok() != Some(self.manifest.passages) {
+            return Err(Error::bad_index(
+                gen_dir,
+                format!("{count} passages instead of {}", self.manifest.passages),
+            ));
+        }
+        for segment in searcher.segment_readers() {
+            for field in [self.fields.body, self.fields.words, self.fields.heading] {
+                segment
+                    .inverted_index(field)
+                    .map_err(|e| Error::bad_index(gen_dir, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn passage(&self, doc: &TantivyDocument) -> Passage {
+        let f = &self.fields;
+        let text = |field: Field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let number = |field: Field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_u64())
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0)
+        };
+        let kind = match text(f.kind).as_str() {
+            "list" => BlockKind::ListItem,
+            "caption" => BlockKind::Caption,
+            _ => BlockKind::Paragraph,
+        };
+        Passage {
+            ordinal: number(f.ordinal),
+            kind,
+            text: text(f.text),
+            citation: Citation {
+                document: text(f.document),
+                section: text(f.section),
+                file: text(f.file),
+                lines: [number(f.line_start), number(f.line_end)],
+            },
+        }
+    }
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Error> {
+    let bytes = fs::read(path).map_err(|e| Error::bad_index(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::bad_index(path, e))
+}
+
+/// Why an index must be rebuilt before answering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Staleness {
+    Fresh,
+    Changed(String),
+}
+
+/// Compares the corpus on disk with what the index was built from: sizes and
+/// times first, content hashes only when those differ.
+pub fn staleness(corpus_dir: &Path, manifest: &Manifest) -> Result<Staleness, Error> {
+    let now = corpus::quick_stamps(corpus_dir)?;
+    let built = &manifest.files;
+    let paths_now: Vec<&str> = now.iter().map(|(_, s)| s.path.as_str()).collect();
+    let paths_built: Vec<&str> = built.iter().map(|s| s.path.as_str()).collect();
+    if paths_now != paths_built {
+        return Ok(Staleness::Changed("the corpus has other files".into()));
+    }
+    for ((path, disk), old) in now.iter().zip(built) {
+        if disk.size == old.size && disk.modified_ns == old.modified_ns {
+            continue;
+        }
+        if corpus::read_file(path)?.stamp.sha256 != old.sha256 {
+            return Ok(Staleness::Changed(format!("{} was edited", disk.path)));
+        }
+    }
+    Ok(Staleness::Fresh)
+}
+
+/// Opens the index, rebuilding it first when it is missing, unreadable, from
+/// another schema version, or older than the corpus. `notify` hears about each
+/// rebuild (the CLI prints it on stderr). When a needed rebuild fails but an
+/// older index opens, that one answers and `notify` says why.
+pub fn open_fresh(
+    corpus_dir: &Path,
+    index_dir: &Path,
+    notify: &mut dyn FnMut(&str),
+) -> Result<Index, Error> {
+    let reason = match Index::open(index_dir) {
+        Ok(index) => match staleness(corpus_dir, &index.manifest)? {
+            Staleness::Fresh => return Ok(index),
+            Staleness::Changed(why) => why,
+        },
+        Err(Error::BadIndex { reason, .. }) if reason == "no current generation" => {
+            "there is no index yet".to_string()
+        }
+        Err(e) => format!("the index cannot be used ({e})"),
+    };
+    notify(&format!("citebot: rebuilding the index in {}: {reason}", index_dir.display()));
+    match build(corpus_dir, index_dir) {
+        Ok(_) => Index::open(index_dir),
+        Err(build_error) => match Index::open(index_dir) {
+            Ok(old) => {
+                notify(&format!(
+                    "citebot: the rebuild failed, answering from the previous index: {build_error}"
+                ));
+                Ok(old)
+            }
+            Err(_) => Err(build_error),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus_with(text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("corpus")).unwrap();
+        fs::write(dir.path().join("corpus/a.md"), text).unwrap();
+        dir
+    }
+
+    #[test]
+    fn build_then_open_round_trips_passages() {
+        let dir = corpus_with("# T\n\n## S\n\nAdeno-associated virus (or AAV) vectors are used widely today.\n");
+        let (corpus_dir, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
+        let report = build(&corpus_dir, &index_dir).unwrap();
+        assert_eq!(report.manifest.passages, 1);
+        let index = Index::open(&index_dir).unwrap();
+        assert_eq!(index.lexicon.groups.len(), 1);
+        assert_eq!(staleness(&corpus_dir, &index.manifest).unwrap(), Staleness::Fresh);
+    }
+
+    #[test]
+    fn old_generations_are_removed_but_the_previous_one_kept() {
+        let dir = corpus_with("# T\n\nSome words here.\n");
+        let (corpus_dir, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
+        for _ in 0..4 {
+            build(&corpus_dir, &index_dir).unwrap();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let generations = fs::read_dir(&index_dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("gen-"))
+            .count();
+        assert_eq!(generations, 2);
+    }
+
+    #[test]
+    fn a_failed_build_leaves_the_previous_index_current() {
+        let dir = corpus_with("# T\n\nSome words here.\n");
+        let (corpus_dir, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
+        build(&corpus_dir, &index_dir).unwrap();
+        let before = current_generation(&index_dir);
+        fs::write(corpus_dir.join("bad.txt"), b"\xff\xfe not utf-8").unwrap();
+        let err = build(&corpus_dir, &index_dir).unwrap_err();
+        assert!(err.to_string().contains("bad.txt"), "{err}");
+        assert_eq!(current_generation(&index_dir), before);
+        assert!(Index::open(&index_dir).is_ok());
+    }
+}

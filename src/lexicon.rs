@@ -1,0 +1,197 @@
+//! Equivalent wordings applied at query time, both ways: acronyms mined from
+//! the corpus itself ("adeno-associated virus (or AAV)") and the maintainers'
+//! synonym file (`corpus/synonyms.csv`, one group of equivalents a line).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis;
+use crate::Error;
+
+/// One way of saying a thing, as a run of stems.
+pub type Wording = Vec<String>;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lexicon {
+    /// Each group lists wordings that mean the same.
+    pub groups: Vec<Vec<Wording>>,
+}
+
+fn wording(text: &str) -> Wording {
+    analysis::tokens(text)
+        .into_iter()
+        .filter(|t| !t.derived)
+        .map(|t| t.stem)
+        .collect()
+}
+
+impl Lexicon {
+    fn add(&mut self, members: Vec<Wording>) {
+        let mut members: Vec<Wording> = members.into_iter().filter(|w| !w.is_empty()).collect();
+        members.dedup();
+        if members.len() < 2 {
+            return;
+        }
+        if let Some(existing) = self
+            .groups
+            .iter_mut()
+            .find(|g| g.iter().any(|w| members.contains(w)))
+        {
+            for m in members {
+                if !existing.contains(&m) {
+                    existing.push(m);
+                }
+            }
+        } else {
+            self.groups.push(members);
+        }
+    }
+
+    /// Parses the synonym file: `#` comments, one comma-separated group a line.
+    pub fn add_synonym_file(&mut self, path: &Path, text: &str) -> Result<(), Error> {
+        for (number, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let members: Vec<&str> = line.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
+            if members.len() < 2 {
+                return Err(Error::Synonyms {
+                    path: path.to_path_buf(),
+                    line: number + 1,
+                    message: "a line needs two or more comma-separated wordings".into(),
+                });
+            }
+            self.add(members.into_iter().map(wording).collect());
+        }
+        Ok(())
+    }
+
+    /// Finds "long form (ABBR)" and "long form (or ABBR)" in corpus text.
+    pub fn mine_acronyms(&mut self, text: &str) {
+        for (open, _) in text.match_indices('(') {
+            let Some(close) = text[open..].find(')').map(|i| open + i) else {
+                continue;
+            };
+            let inside = text[open + 1..close].trim();
+            let inside = inside.strip_prefix("or ").unwrap_or(inside).trim();
+            if !is_acronym(inside) {
+                continue;
+            }
+            if let Some(long) = long_form(&text[..open], inside) {
+                self.add(vec![wording(inside), wording(&long)]);
+            }
+        }
+    }
+
+    /// Wordings equivalent to some run of `stems`, excluding those already present.
+    pub fn expansions(&self, stems: &[String]) -> Vec<&Wording> {
+        let mut out: Vec<&Wording> = Vec::new();
+        for group in &self.groups {
+            if group.iter().any(|w| contains_run(stems, w)) {
+                for w in group {
+                    if !contains_run(stems, w) && !out.contains(&w) {
+                        out.push(w);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn contains_run(haystack: &[String], needle: &[String]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// "AAV", "siRNA", "ADA-SCID", "CAR": two or more capitals, no spaces, short.
+fn is_acronym(s: &str) -> bool {
+    let capitals = s.chars().filter(char::is_ascii_uppercase).count();
+    (2..=10).contains(&s.chars().count())
+        && capitals >= 2
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+}
+
+/// The words before an acronym that it abbreviates (Schwartz & Hearst's rule,
+/// loosened to initials): each word's first letter appears in the acronym in
+/// order, the first word starts with its first letter.
+fn long_form(before: &str, acronym: &str) -> Option<String> {
+    let letters: Vec<char> = acronym
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let words: Vec<&str> = before.split_whitespace().collect();
+    let max_words = (letters.len() + 2).min(words.len());
+    // The shortest window whose initials fit wins.
+    for n in 2..=max_words {
+        let window = &words[words.len() - n..];
+        let initials: Vec<char> = window
+            .iter()
+            .flat_map(|w| w.split('-'))
+            .filter_map(|w| w.chars().next())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        if initials.first() != letters.first() {
+            continue;
+        }
+        let mut pos = 0;
+        let all_in_order = initials.iter().all(|c| match letters[pos..].iter().position(|l| l == c) {
+            Some(i) => {
+                pos += i + 1;
+                true
+            }
+            None => false,
+        });
+        let covers_enough = initials.len() * 3 >= letters.len() * 2;
+        if all_in_order && covers_enough && window.iter().all(|w| w.chars().all(|c| c.is_alphabetic() || c == '-')) {
+            return Some(window.join(" "));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn mines_acronyms_with_and_without_or() {
+        let mut lex = Lexicon::default();
+        lex.mine_acronyms("the vectors derived from adeno-associated virus (or AAV). Over");
+        lex.mine_acronyms("arm them with a chimeric receptor (CAR). This");
+        lex.mine_acronyms("small interfering RNA (siRNA) presenting");
+        lex.mine_acronyms("launched in 2016) (Strimvelis, launched) (nucleases)");
+        assert_eq!(
+            lex.groups,
+            vec![
+                vec![s(&["aav"]), s(&["adeno", "associ", "virus"])],
+                vec![s(&["car"]), s(&["chimer", "receptor"])],
+                vec![s(&["sirna"]), s(&["small", "interf", "rna"])],
+            ]
+        );
+    }
+
+    #[test]
+    fn expands_both_ways() {
+        let mut lex = Lexicon::default();
+        lex.add_synonym_file(Path::new("s.csv"), "# lay words\ncost, price\n").unwrap();
+        lex.mine_acronyms("adeno-associated virus (or AAV)");
+        assert_eq!(lex.expansions(&s(&["price", "of", "aav"])), vec![&s(&["cost"]), &s(&["adeno", "associ", "virus"])]);
+        assert_eq!(lex.expansions(&s(&["adeno", "associ", "virus"])), vec![&s(&["aav"])]);
+    }
+
+    #[test]
+    fn a_synonym_line_with_one_member_is_an_error_naming_the_line() {
+        let err = Lexicon::default()
+            .add_synonym_file(Path::new("corpus/synonyms.csv"), "cost, price\nlonely\n")
+            .unwrap_err();
+        assert_eq!(err.to_string(), "corpus/synonyms.csv:2: a line needs two or more comma-separated wordings");
+    }
+}

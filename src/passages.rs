@@ -1,0 +1,272 @@
+//! Blocks → paragraph-sized passages with citations. A list stays with its
+//! lead-in sentence when they fit together, a very short paragraph joins its
+//! neighbour, and a long one is cut at sentence boundaries into even parts.
+
+use serde::{Deserialize, Serialize};
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::corpus::{Block, BlockKind, Document};
+
+/// Most words a passage may hold.
+pub const MAX_WORDS: usize = 120;
+/// Below this a paragraph is too thin to stand alone and joins its neighbour.
+const MIN_WORDS: usize = 12;
+/// List items are grouped up to this many words, so one passage is one idea.
+const LIST_GROUP_WORDS: usize = 90;
+
+/// Where a passage comes from, precisely enough for a reader to check it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Citation {
+    pub document: String,
+    /// Heading path, joined with " › "; the document title before the first heading.
+    pub section: String,
+    pub file: String,
+    /// First and last line in `file`, 1-based, inclusive.
+    pub lines: [u32; 2],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Passage {
+    /// Position in its document, from 0.
+    pub ordinal: u32,
+    pub kind: BlockKind,
+    /// Plain text, no Markdown.
+    pub text: String,
+    pub citation: Citation,
+}
+
+pub const SECTION_SEPARATOR: &str = " › ";
+
+pub fn word_count(text: &str) -> usize {
+    text.unicode_words().count()
+}
+
+/// A run of blocks that will become one passage.
+struct Group<'a> {
+    blocks: Vec<&'a Block>,
+    words: usize,
+}
+
+impl<'a> Group<'a> {
+    fn new(block: &'a Block) -> Self {
+        Group {
+            words: word_count(&block.text),
+            blocks: vec![block],
+        }
+    }
+
+    fn fits(&self, block: &Block, limit: usize) -> bool {
+        self.words + word_count(&block.text) <= limit
+    }
+
+    fn push(&mut self, block: &'a Block) {
+        self.words += word_count(&block.text);
+        self.blocks.push(block);
+    }
+
+    fn kind(&self) -> BlockKind {
+        if self.blocks.iter().all(|b| b.kind == BlockKind::Caption) {
+            BlockKind::Caption
+        } else if self.blocks.iter().all(|b| b.kind == BlockKind::ListItem) {
+            BlockKind::ListItem
+        } else {
+            BlockKind::Paragraph
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for block in &self.blocks {
+            if !out.is_empty() {
+                out.push_str(if block.kind == BlockKind::ListItem { "\n" } else { " " });
+            }
+            if block.kind == BlockKind::ListItem {
+                out.push_str("• ");
+            }
+            out.push_str(&block.text);
+        }
+        out
+    }
+}
+
+/// Cuts a document into passages.
+pub fn split(doc: &Document) -> Vec<Passage> {
+    let mut groups: Vec<Group> = Vec::new();
+    for block in &doc.blocks {
+        let Some(last) = groups.last_mut() else {
+            groups.push(Group::new(block));
+            continue;
+        };
+        let last_block = last.blocks[last.blocks.len() - 1];
+        let same_section = last_block.section == block.section;
+        let joins = same_section
+            && match (last_block.kind, block.kind) {
+                // An item follows its lead-in or the items before it.
+                (BlockKind::Paragraph, BlockKind::ListItem) => {
+                    last_block.text.trim_end().ends_with(':') && last.fits(block, MAX_WORDS)
+                }
+                (BlockKind::ListItem, BlockKind::ListItem) => {
+                    last.fits(block, LIST_GROUP_WORDS)
+                }
+                (BlockKind::Caption, _) | (_, BlockKind::Caption) => false,
+                // A thin paragraph joins the next one, or takes in a thin one after it.
+                (BlockKind::Paragraph, BlockKind::Paragraph) => {
+                    (last.words < MIN_WORDS || word_count(&block.text) < MIN_WORDS)
+                        && last.fits(block, MAX_WORDS)
+                }
+                _ => false,
+            };
+        if joins {
+            last.push(block);
+        } else {
+            groups.push(Group::new(block));
+        }
+    }
+
+    let mut passages = Vec::new();
+    for group in &groups {
+        let first = group.blocks[0];
+        let last = group.blocks[group.blocks.len() - 1];
+        let section = if first.section.is_empty() {
+            doc.title.clone()
+        } else {
+            first.section.join(SECTION_SEPARATOR)
+        };
+        let kind = group.kind();
+        let lines = [first.lines.0, last.lines.1];
+        for text in cut_long(&group.text()) {
+            passages.push(Passage {
+                ordinal: u32::try_from(passages.len()).unwrap_or(u32::MAX),
+                kind,
+                text,
+                citation: Citation {
+                    document: doc.title.clone(),
+                    section: section.clone(),
+                    file: doc.path.clone(),
+                    lines,
+                },
+            });
+        }
+    }
+    passages
+}
+
+/// A text over [`MAX_WORDS`] cut at sentence boundaries into parts of even size.
+/// A single sentence longer than the limit is cut between words.
+fn cut_long(text: &str) -> Vec<String> {
+    let total = word_count(text);
+    if total <= MAX_WORDS {
+        return vec![text.to_string()];
+    }
+    let mut pieces: Vec<&str> = Vec::new();
+    for sentence in text.split_sentence_bounds() {
+        if word_count(sentence) > MAX_WORDS {
+            pieces.extend(word_chunks(sentence, MAX_WORDS));
+        } else {
+            pieces.push(sentence);
+        }
+    }
+    let parts = total.div_ceil(MAX_WORDS);
+    let target = total.div_ceil(parts);
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut words = 0;
+    for piece in pieces {
+        let n = word_count(piece);
+        let over_target = words >= target || (words > 0 && words + n > MAX_WORDS);
+        if over_target && !current.trim().is_empty() {
+            out.push(current.trim().to_string());
+            current.clear();
+            words = 0;
+        }
+        current.push_str(piece);
+        words += n;
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_string());
+    }
+    out
+}
+
+/// Splits `text` into runs of at most `limit` words, keeping the text between words.
+fn word_chunks(text: &str, limit: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut count = 0;
+    for (offset, _) in text.unicode_word_indices() {
+        if count == limit {
+            out.push(&text[start..offset]);
+            start = offset;
+            count = 0;
+        }
+        count += 1;
+    }
+    out.push(&text[start..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::parse;
+    use proptest::prelude::*;
+
+    fn words_of(texts: impl IntoIterator<Item = String>) -> Vec<String> {
+        texts
+            .into_iter()
+            .flat_map(|t| t.unicode_words().map(str::to_string).collect::<Vec<_>>())
+            .collect()
+    }
+
+    #[test]
+    fn list_stays_with_its_lead_in() {
+        let doc = parse("a.md", "## S\n\nViral vectors are:\n\n- integrative: one,\n- non-integrative: two.\n\nNext paragraph that is long enough to stand on its own as a passage here.\n");
+        let p = split(&doc);
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            p[0].text,
+            "Viral vectors are:\n• integrative: one,\n• non-integrative: two."
+        );
+        assert_eq!(p[0].citation.lines, [3, 6]);
+        assert_eq!(p[0].citation.section, "S");
+    }
+
+    #[test]
+    fn long_paragraph_is_cut_at_sentences_into_even_parts() {
+        let sentence = "This sentence has exactly ten words in it today. ";
+        let text = sentence.repeat(25);
+        let parts = cut_long(text.trim());
+        assert_eq!(parts.len(), 3);
+        for part in &parts {
+            let n = word_count(part);
+            assert!((70..=MAX_WORDS).contains(&n), "{n}");
+            assert!(part.ends_with('.'));
+        }
+    }
+
+    proptest! {
+        // Every word of the corpus lands in exactly one passage, in order.
+        #[test]
+        fn no_word_lost_or_duplicated(paras in proptest::collection::vec("[a-zA-Z ,.:]{0,900}", 0..12), list_every in 1usize..5) {
+            let mut md = String::from("# T\n\n");
+            for (i, p) in paras.iter().enumerate() {
+                if i % list_every == 0 {
+                    md.push_str(&format!("- {}\n\n", p.trim()));
+                } else {
+                    md.push_str(&format!("{}\n\n", p.trim()));
+                }
+                if i % 4 == 3 {
+                    md.push_str("## Heading\n\n");
+                }
+            }
+            let doc = parse("t.md", &md);
+            let passages = split(&doc);
+            let from_blocks = words_of(doc.blocks.iter().map(|b| b.text.clone()));
+            let from_passages = words_of(passages.iter().map(|p| p.text.clone()));
+            prop_assert_eq!(from_blocks, from_passages);
+            for p in &passages {
+                prop_assert!(word_count(&p.text) <= MAX_WORDS);
+            }
+        }
+    }
+}
