@@ -41,8 +41,9 @@ pub fn tokens(text: &str) -> Vec<Token> {
         if !segment.chars().any(char::is_alphanumeric) {
             // A lone hyphen between two words keeps the compound open.
             let is_hyphen = matches!(segment, "-" | "\u{2010}" | "\u{2011}");
-            hyphen_after_previous =
-                is_hyphen && previous.is_some_and(|(_, end)| end == start) && !hyphen_after_previous;
+            hyphen_after_previous = is_hyphen
+                && previous.is_some_and(|(_, end)| end == start)
+                && !hyphen_after_previous;
             if !is_hyphen {
                 previous = None;
             }
@@ -264,21 +265,30 @@ mod tests {
 
     #[test]
     fn letters_then_digits_also_give_the_letters() {
-        assert_eq!(words("AAV9 CD34+ p53"), ["aav9", "aav", "cd34", "cd", "p53"]);
+        assert_eq!(
+            words("AAV9 CD34+ p53"),
+            ["aav9", "aav", "cd34", "cd", "p53"]
+        );
         assert_eq!(words("65%"), ["65"]);
     }
 
     #[test]
     fn derived_forms_share_the_position() {
         let t = tokens("CAR-T cells");
-        assert_eq!(t.iter().map(|t| t.position).collect::<Vec<_>>(), [0, 1, 1, 2]);
+        assert_eq!(
+            t.iter().map(|t| t.position).collect::<Vec<_>>(),
+            [0, 1, 1, 2]
+        );
         assert!(t[2].derived);
         assert_eq!(&"CAR-T cells"[t[2].start..t[2].end], "CAR-T");
     }
 
     #[test]
     fn stems_english() {
-        assert_eq!(stems("vectors delivered injections"), ["vector", "deliv", "inject"]);
+        assert_eq!(
+            stems("vectors delivered injections"),
+            ["vector", "deliv", "inject"]
+        );
     }
 
     #[test]

@@ -30,28 +30,42 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Paths {
     /// Folder of .md and .txt files to answer from
-    #[arg(long, value_name = "DIR", env = "CITEBOT_CORPUS", default_value = "corpus")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "CITEBOT_CORPUS",
+        default_value = "corpus"
+    )]
     pub corpus: PathBuf,
     /// Folder holding the index (generated; safe to delete)
-    #[arg(long, value_name = "DIR", env = "CITEBOT_INDEX", default_value = "index")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "CITEBOT_INDEX",
+        default_value = "index"
+    )]
     pub index: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Rebuild the index from the corpus
-    #[command(long_about = "Rebuilds the index from the corpus folder. The new index is built \
+    #[command(
+        long_about = "Rebuilds the index from the corpus folder. The new index is built \
 beside the old one and switched in at once, so questions being answered meanwhile never fail; \
-if the build fails, the previous index keeps answering.")]
+if the build fails, the previous index keeps answering."
+    )]
     Index {
         #[command(flatten)]
         paths: Paths,
     },
     /// Answer a question (or, with stdin piped and no question, one question a line)
-    #[command(long_about = "Answers a question with the passages of the corpus that answer it, \
+    #[command(
+        long_about = "Answers a question with the passages of the corpus that answer it, \
 best first, each with its citation. The index is built or rebuilt first when it is missing or \
 older than the corpus.\n\nWith no QUESTION and standard input not a terminal, reads one question \
-a line and writes one answer a line, in order.")]
+a line and writes one answer a line, in order."
+    )]
     Ask {
         #[command(flatten)]
         paths: Paths,
@@ -66,9 +80,11 @@ a line and writes one answer a line, in order.")]
         question: Vec<String>,
     },
     /// Measure answer quality on a question file (JSON lines)
-    #[command(long_about = "Runs every question of a JSON-lines file in the format of \
+    #[command(
+        long_about = "Runs every question of a JSON-lines file in the format of \
 shared/eval/ and prints Hit@1/3/5 and MRR@10 over the answerable questions, the share of \
-answerable questions answered and of unanswerable ones declined, overall and per kind.")]
+answerable questions answered and of unanswerable ones declined, overall and per kind."
+    )]
     Eval {
         /// The question file
         file: PathBuf,
@@ -91,16 +107,23 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Index { paths } => {
             let report = index::build(&paths.corpus, &paths.index)?;
             println!(
-                "Indexed {} document(s) from {} into {} passages in {:.2} s ({}).",
+                "Indexed {} document(s) from {} into {} passages (words: median {}, max {}) in {:.2} s ({}).",
                 report.documents,
                 paths.corpus.display(),
                 report.manifest.passages,
+                report.words_median,
+                report.words_max,
                 report.elapsed.as_secs_f64(),
                 paths.index.join(&report.manifest.generation).display(),
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ask { paths, top, json, question } => {
+        Command::Ask {
+            paths,
+            top,
+            json,
+            question,
+        } => {
             let question = question.join(" ");
             let batch = question.is_empty() && !io::stdin().is_terminal();
             if question.trim().is_empty() && !batch {
@@ -117,14 +140,20 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 let out = if json {
                     render::json_line(&answer) + "\n"
                 } else {
-                    let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+                    let color =
+                        io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
                     render::text(&answer, Style { color })
                 };
                 write_out(&out)?;
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eval { file, paths, top, misses } => {
+        Command::Eval {
+            file,
+            paths,
+            top,
+            misses,
+        } => {
             let questions = crate::eval::load(&file)?;
             let engine = open_engine(&paths, &config)?;
             let mut report = crate::eval::run(&engine, &questions)?;
@@ -150,7 +179,10 @@ fn open_engine(paths: &crate::cli::Paths, config: &Config) -> anyhow::Result<Eng
 /// Writes to stdout, treating a closed pipe (`| head`) as a normal end.
 fn write_out(text: &str) -> anyhow::Result<()> {
     let mut stdout = io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("writing the answer"),
     }

@@ -58,7 +58,10 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration file {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the configuration file {} is not valid: {message}", path.display())]
     Parse { path: PathBuf, message: String },
     #[error("the environment variable {name} is not a number: {value:?}")]
@@ -69,7 +72,9 @@ impl Config {
     /// Defaults, then the file (`CITEBOT_CONFIG`, else `./citebot.toml` if present), then env.
     pub fn load() -> Result<Config, ConfigError> {
         let named = std::env::var_os("CITEBOT_CONFIG").map(PathBuf::from);
-        let path = named.clone().unwrap_or_else(|| PathBuf::from("citebot.toml"));
+        let path = named
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("citebot.toml"));
         let mut config = if named.is_some() || path.exists() {
             Config::from_file(&path)?
         } else {
@@ -103,10 +108,11 @@ impl Config {
         float("CITEBOT_MIN_KNOWN_SHARE", &mut self.search.min_known_share)?;
         float("CITEBOT_MIN_COVERAGE", &mut self.search.min_coverage)?;
         if let Some(value) = get("CITEBOT_MAX_QUESTION_CHARS") {
-            self.search.max_question_chars = value.trim().parse().map_err(|_| ConfigError::Env {
-                name: "CITEBOT_MAX_QUESTION_CHARS".into(),
-                value,
-            })?;
+            self.search.max_question_chars =
+                value.trim().parse().map_err(|_| ConfigError::Env {
+                    name: "CITEBOT_MAX_QUESTION_CHARS".into(),
+                    value,
+                })?;
         }
         Ok(())
     }

@@ -195,7 +195,11 @@ fn parse_text(path: &str, text: &str) -> Document {
     let lines = Lines::new(text);
     let mut blocks = Vec::new();
     let mut offset = 0;
-    for chunk in text.split_inclusive('\n').collect::<Vec<_>>().split(|l| l.trim().is_empty()) {
+    for chunk in text
+        .split_inclusive('\n')
+        .collect::<Vec<_>>()
+        .split(|l| l.trim().is_empty())
+    {
         let len: usize = chunk.iter().map(|l| l.len()).sum();
         if !chunk.is_empty() {
             let joined = collapse_space(&chunk.concat());
@@ -211,7 +215,9 @@ fn parse_text(path: &str, text: &str) -> Document {
         // The blank separator line that `split` consumed.
         offset += len;
         if offset < text.len() {
-            offset += text[offset..].find('\n').map_or(text.len() - offset, |i| i + 1);
+            offset += text[offset..]
+                .find('\n')
+                .map_or(text.len() - offset, |i| i + 1);
         }
     }
     Document {
@@ -320,8 +326,8 @@ fn parse_markdown(path: &str, text: &str) -> Document {
                 flush(&mut open, &mut blocks, &section);
             }
             Event::Start(Tag::Paragraph | Tag::CodeBlock(_)) => {
-                let continues_caption = quote_depth > 0
-                    && open.as_ref().is_some_and(|o| o.kind == BlockKind::Caption);
+                let continues_caption =
+                    quote_depth > 0 && open.as_ref().is_some_and(|o| o.kind == BlockKind::Caption);
                 let in_item = item_depth > 0 && open.is_some();
                 if continues_caption || in_item {
                     if let Some(o) = open.as_mut() {
@@ -434,7 +440,10 @@ mod tests {
     fn markdown_sections_blocks_and_lines() {
         let doc = parse("corpus/sample.md", SAMPLE);
         assert_eq!(doc.title, "Sample");
-        assert_eq!(doc.meta.get("publisher").map(String::as_str), Some("Inserm"));
+        assert_eq!(
+            doc.meta.get("publisher").map(String::as_str),
+            Some("Inserm")
+        );
         let summary: Vec<_> = doc
             .blocks
             .iter()
@@ -444,11 +453,36 @@ mod tests {
             summary,
             vec![
                 (BlockKind::Paragraph, "".into(), "Intro words here.", (8, 8)),
-                (BlockKind::Paragraph, "Part one > Sub".into(), "Lead-in:", (14, 14)),
-                (BlockKind::ListItem, "Part one > Sub".into(), "first item", (16, 16)),
-                (BlockKind::ListItem, "Part one > Sub".into(), "second item", (17, 18)),
-                (BlockKind::Caption, "Part one > Sub".into(), "A chart. What it shows.", (20, 22)),
-                (BlockKind::Paragraph, "Part two".into(), "Last paragraph.", (26, 26)),
+                (
+                    BlockKind::Paragraph,
+                    "Part one > Sub".into(),
+                    "Lead-in:",
+                    (14, 14)
+                ),
+                (
+                    BlockKind::ListItem,
+                    "Part one > Sub".into(),
+                    "first item",
+                    (16, 16)
+                ),
+                (
+                    BlockKind::ListItem,
+                    "Part one > Sub".into(),
+                    "second item",
+                    (17, 18)
+                ),
+                (
+                    BlockKind::Caption,
+                    "Part one > Sub".into(),
+                    "A chart. What it shows.",
+                    (20, 22)
+                ),
+                (
+                    BlockKind::Paragraph,
+                    "Part two".into(),
+                    "Last paragraph.",
+                    (26, 26)
+                ),
             ]
         );
     }
@@ -457,7 +491,11 @@ mod tests {
     fn plain_text_splits_on_blank_lines() {
         let doc = parse("notes/a-b.txt", "one\ntwo\n\n\nthree\n");
         assert_eq!(doc.title, "A b");
-        let got: Vec<_> = doc.blocks.iter().map(|b| (b.text.as_str(), b.lines)).collect();
+        let got: Vec<_> = doc
+            .blocks
+            .iter()
+            .map(|b| (b.text.as_str(), b.lines))
+            .collect();
         assert_eq!(got, vec![("one two", (1, 2)), ("three", (5, 5))]);
     }
 

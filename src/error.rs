@@ -14,7 +14,11 @@ pub enum Error {
     #[error("{} is not UTF-8 text (first bad byte at offset {offset}): save it as UTF-8 and run `citebot index` again", path.display())]
     NotUtf8 { path: PathBuf, offset: usize },
     #[error("{}:{line}: {message}", path.display())]
-    Synonyms { path: PathBuf, line: usize, message: String },
+    Synonyms {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("cannot write the index in {}: {source}", path.display())]
     Write { path: PathBuf, source: io::Error },
     #[error("the index in {} cannot be used ({reason}); run `citebot index` to rebuild it", path.display())]
@@ -25,14 +29,23 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn read(path: &Path, source: io::Error) -> Self {
-        Error::Read { path: path.to_path_buf(), source }
+        Error::Read {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     pub(crate) fn write(path: &Path, source: io::Error) -> Self {
-        Error::Write { path: path.to_path_buf(), source }
+        Error::Write {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     pub(crate) fn bad_index(path: &Path, reason: impl std::fmt::Display) -> Self {
-        Error::BadIndex { path: path.to_path_buf(), reason: reason.to_string() }
+        Error::BadIndex {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        }
     }
 }

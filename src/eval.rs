@@ -24,9 +24,16 @@ pub struct Question {
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}: not a question object: {message}")]
-    Parse { path: String, line: usize, message: String },
+    Parse {
+        path: String,
+        line: usize,
+        message: String,
+    },
     #[error(transparent)]
     Search(#[from] crate::Error),
 }
@@ -125,7 +132,9 @@ pub fn run(engine: &Engine, questions: &[Question]) -> Result<Report, EvalError>
         });
         if let Some(top) = answer.hits.first() {
             if q.answerable {
-                report.top_words.push(crate::passages::word_count(&top.passage.text));
+                report
+                    .top_words
+                    .push(crate::passages::word_count(&top.passage.text));
             }
         }
         for tally in [&mut report.overall, report.by_kind.entry(kind).or_default()] {
@@ -173,8 +182,16 @@ impl Report {
                 t.hit_at_3(),
                 t.hit_at_5(),
                 t.mrr_at_10(),
-                if t.answerable > 0 { format!("{:.3}", t.answered_rate()) } else { "-".into() },
-                if t.unanswerable > 0 { format!("{:.3}", t.abstained_rate()) } else { "-".into() },
+                if t.answerable > 0 {
+                    format!("{:.3}", t.answered_rate())
+                } else {
+                    "-".into()
+                },
+                if t.unanswerable > 0 {
+                    format!("{:.3}", t.abstained_rate())
+                } else {
+                    "-".into()
+                },
             );
         };
         let _ = writeln!(
@@ -205,7 +222,10 @@ impl Report {
                     let _ = writeln!(
                         out,
                         "  {:<5} rank {:>2} answered {:<5} {}",
-                        o.id, rank, o.answered, o.question.chars().take(90).collect::<String>()
+                        o.id,
+                        rank,
+                        o.answered,
+                        o.question.chars().take(90).collect::<String>()
                     );
                 }
             }

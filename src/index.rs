@@ -48,6 +48,9 @@ pub struct Manifest {
 pub struct BuildReport {
     pub manifest: Manifest,
     pub documents: usize,
+    /// Median and largest passage length in words.
+    pub words_median: usize,
+    pub words_max: usize,
     pub elapsed: Duration,
 }
 
@@ -76,9 +79,18 @@ fn schema() -> (Schema, Fields) {
         )
     };
     let fields = Fields {
-        body: b.add_text_field("body", indexed(STEM_TOKENIZER, IndexRecordOption::WithFreqsAndPositions)),
-        words: b.add_text_field("words", indexed(WORD_TOKENIZER, IndexRecordOption::WithFreqsAndPositions)),
-        heading: b.add_text_field("heading", indexed(STEM_TOKENIZER, IndexRecordOption::WithFreqs)),
+        body: b.add_text_field(
+            "body",
+            indexed(STEM_TOKENIZER, IndexRecordOption::WithFreqsAndPositions),
+        ),
+        words: b.add_text_field(
+            "words",
+            indexed(WORD_TOKENIZER, IndexRecordOption::WithFreqsAndPositions),
+        ),
+        heading: b.add_text_field(
+            "heading",
+            indexed(STEM_TOKENIZER, IndexRecordOption::WithFreqs),
+        ),
         text: b.add_text_field("text", STORED),
         kind: b.add_text_field("kind", STORED),
         document: b.add_text_field("document", STORED),
@@ -132,7 +144,12 @@ fn load_corpus(corpus_dir: &Path) -> Result<Loaded, Error> {
     if let Some((path, text)) = synonyms {
         lexicon.add_synonym_file(&path, &text)?;
     }
-    Ok(Loaded { passages, lexicon, files, documents })
+    Ok(Loaded {
+        passages,
+        lexicon,
+        files,
+        documents,
+    })
 }
 
 fn unix_now() -> u64 {
@@ -167,9 +184,17 @@ pub fn build(corpus_dir: &Path, index_dir: &Path) -> Result<BuildReport, Error> 
         }
     };
     remove_old_generations(index_dir, &generation);
+    let mut words: Vec<usize> = loaded
+        .passages
+        .iter()
+        .map(|p| passages::word_count(&p.text))
+        .collect();
+    words.sort_unstable();
     Ok(BuildReport {
         manifest,
         documents: loaded.documents,
+        words_median: words.get(words.len() / 2).copied().unwrap_or(0),
+        words_max: words.last().copied().unwrap_or(0),
         elapsed: started.elapsed(),
     })
 }
@@ -229,7 +254,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 }
 
 fn switch_current(index_dir: &Path, generation: &str) -> Result<(), Error> {
-    write_atomically(&index_dir.join(CURRENT), format!("{generation}\n").as_bytes())
+    write_atomically(
+        &index_dir.join(CURRENT),
+        format!("{generation}\n").as_bytes(),
+    )
 }
 
 fn current_generation(index_dir: &Path) -> Option<String> {
@@ -241,7 +269,9 @@ fn current_generation(index_dir: &Path) -> Option<String> {
 /// Keeps the current generation and the one before it (readers may still
 /// have it open); removes older ones and abandoned unfinished builds.
 fn remove_old_generations(index_dir: &Path, current: &str) {
-    let Ok(entries) = fs::read_dir(index_dir) else { return };
+    let Ok(entries) = fs::read_dir(index_dir) else {
+        return;
+    };
     let mut complete: Vec<(SystemTime, PathBuf)> = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -284,12 +314,15 @@ impl Index {
         if manifest.schema_version != SCHEMA_VERSION {
             return Err(Error::bad_index(
                 index_dir,
-                format!("schema version {} instead of {SCHEMA_VERSION}", manifest.schema_version),
+                format!(
+                    "schema version {} instead of {SCHEMA_VERSION}",
+                    manifest.schema_version
+                ),
             ));
         }
         let lexicon: Lexicon = read_json(&gen_dir.join(LEXICON))?;
-        let index = TantivyIndex::open_in_dir(&gen_dir)
-            .map_err(|e| Error::bad_index(&gen_dir, e))?;
+        let index =
+            TantivyIndex::open_in_dir(&gen_dir).map_err(|e| Error::bad_index(&gen_dir, e))?;
         register_tokenizers(&index);
         let (expected, fields) = schema();
         if index.schema() != expected {
@@ -300,7 +333,12 @@ impl Index {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(|e| Error::bad_index(&gen_dir, e))?;
-        let opened = Index { manifest, lexicon, fields, reader };
+        let opened = Index {
+            manifest,
+            lexicon,
+            fields,
+            reader,
+        };
         opened.check_readable(&gen_dir)?;
         Ok(opened)
     }
@@ -410,7 +448,10 @@ pub fn open_fresh(
         }
         Err(e) => format!("the index cannot be used ({e})"),
     };
-    notify(&format!("citebot: rebuilding the index in {}: {reason}", index_dir.display()));
+    notify(&format!(
+        "citebot: rebuilding the index in {}: {reason}",
+        index_dir.display()
+    ));
     match build(corpus_dir, index_dir) {
         Ok(_) => Index::open(index_dir),
         Err(build_error) => match Index::open(index_dir) {
@@ -438,13 +479,18 @@ mod tests {
 
     #[test]
     fn build_then_open_round_trips_passages() {
-        let dir = corpus_with("# T\n\n## S\n\nAdeno-associated virus (or AAV) vectors are used widely today.\n");
+        let dir = corpus_with(
+            "# T\n\n## S\n\nAdeno-associated virus (or AAV) vectors are used widely today.\n",
+        );
         let (corpus_dir, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
         let report = build(&corpus_dir, &index_dir).unwrap();
         assert_eq!(report.manifest.passages, 1);
         let index = Index::open(&index_dir).unwrap();
         assert_eq!(index.lexicon.groups.len(), 1);
-        assert_eq!(staleness(&corpus_dir, &index.manifest).unwrap(), Staleness::Fresh);
+        assert_eq!(
+            staleness(&corpus_dir, &index.manifest).unwrap(),
+            Staleness::Fresh
+        );
     }
 
     #[test]
@@ -457,7 +503,13 @@ mod tests {
         }
         let generations = fs::read_dir(&index_dir)
             .unwrap()
-            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("gen-"))
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("gen-")
+            })
             .count();
         assert_eq!(generations, 2);
     }

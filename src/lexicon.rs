@@ -55,7 +55,11 @@ impl Lexicon {
             if line.is_empty() {
                 continue;
             }
-            let members: Vec<&str> = line.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
+            let members: Vec<&str> = line
+                .split(',')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .collect();
             if members.len() < 2 {
                 return Err(Error::Synonyms {
                     path: path.to_path_buf(),
@@ -128,25 +132,40 @@ fn long_form(before: &str, acronym: &str) -> Option<String> {
     // The shortest window whose initials fit wins.
     for n in 2..=max_words {
         let window = &words[words.len() - n..];
+        // A word that is itself an acronym ("RNA" in "small interfering RNA") gives all its letters.
         let initials: Vec<char> = window
             .iter()
             .flat_map(|w| w.split('-'))
-            .filter_map(|w| w.chars().next())
-            .map(|c| c.to_ascii_lowercase())
+            .flat_map(|w| {
+                let all_caps = w.chars().count() >= 2 && w.chars().all(|c| c.is_ascii_uppercase());
+                let take = if all_caps { w.len() } else { 1 };
+                w.chars()
+                    .take(take)
+                    .map(|c| c.to_ascii_lowercase())
+                    .collect::<Vec<_>>()
+            })
             .collect();
         if initials.first() != letters.first() {
             continue;
         }
         let mut pos = 0;
-        let all_in_order = initials.iter().all(|c| match letters[pos..].iter().position(|l| l == c) {
-            Some(i) => {
-                pos += i + 1;
-                true
-            }
-            None => false,
-        });
+        let all_in_order =
+            initials
+                .iter()
+                .all(|c| match letters[pos..].iter().position(|l| l == c) {
+                    Some(i) => {
+                        pos += i + 1;
+                        true
+                    }
+                    None => false,
+                });
         let covers_enough = initials.len() * 3 >= letters.len() * 2;
-        if all_in_order && covers_enough && window.iter().all(|w| w.chars().all(|c| c.is_alphabetic() || c == '-')) {
+        if all_in_order
+            && covers_enough
+            && window
+                .iter()
+                .all(|w| w.chars().all(|c| c.is_alphabetic() || c == '-'))
+        {
             return Some(window.join(" "));
         }
     }
@@ -173,7 +192,7 @@ mod tests {
             vec![
                 vec![s(&["aav"]), s(&["adeno", "associ", "virus"])],
                 vec![s(&["car"]), s(&["chimer", "receptor"])],
-                vec![s(&["sirna"]), s(&["small", "interf", "rna"])],
+                vec![s(&["sirna"]), s(&["small", "interfer", "rna"])],
             ]
         );
     }
@@ -181,10 +200,17 @@ mod tests {
     #[test]
     fn expands_both_ways() {
         let mut lex = Lexicon::default();
-        lex.add_synonym_file(Path::new("s.csv"), "# lay words\ncost, price\n").unwrap();
+        lex.add_synonym_file(Path::new("s.csv"), "# lay words\ncost, price\n")
+            .unwrap();
         lex.mine_acronyms("adeno-associated virus (or AAV)");
-        assert_eq!(lex.expansions(&s(&["price", "of", "aav"])), vec![&s(&["cost"]), &s(&["adeno", "associ", "virus"])]);
-        assert_eq!(lex.expansions(&s(&["adeno", "associ", "virus"])), vec![&s(&["aav"])]);
+        assert_eq!(
+            lex.expansions(&s(&["price", "of", "aav"])),
+            vec![&s(&["cost"]), &s(&["adeno", "associ", "virus"])]
+        );
+        assert_eq!(
+            lex.expansions(&s(&["adeno", "associ", "virus"])),
+            vec![&s(&["aav"])]
+        );
     }
 
     #[test]
@@ -192,6 +218,9 @@ mod tests {
         let err = Lexicon::default()
             .add_synonym_file(Path::new("corpus/synonyms.csv"), "cost, price\nlonely\n")
             .unwrap_err();
-        assert_eq!(err.to_string(), "corpus/synonyms.csv:2: a line needs two or more comma-separated wordings");
+        assert_eq!(
+            err.to_string(),
+            "corpus/synonyms.csv:2: a line needs two or more comma-separated wordings"
+        );
     }
 }

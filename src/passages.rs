@@ -78,7 +78,11 @@ impl<'a> Group<'a> {
         let mut out = String::new();
         for block in &self.blocks {
             if !out.is_empty() {
-                out.push_str(if block.kind == BlockKind::ListItem { "\n" } else { " " });
+                out.push_str(if block.kind == BlockKind::ListItem {
+                    "\n"
+                } else {
+                    " "
+                });
             }
             if block.kind == BlockKind::ListItem {
                 out.push_str("• ");
@@ -105,9 +109,7 @@ pub fn split(doc: &Document) -> Vec<Passage> {
                 (BlockKind::Paragraph, BlockKind::ListItem) => {
                     last_block.text.trim_end().ends_with(':') && last.fits(block, MAX_WORDS)
                 }
-                (BlockKind::ListItem, BlockKind::ListItem) => {
-                    last.fits(block, LIST_GROUP_WORDS)
-                }
+                (BlockKind::ListItem, BlockKind::ListItem) => last.fits(block, LIST_GROUP_WORDS),
                 (BlockKind::Caption, _) | (_, BlockKind::Caption) => false,
                 // A thin paragraph joins the next one, or takes in a thin one after it.
                 (BlockKind::Paragraph, BlockKind::Paragraph) => {
@@ -233,7 +235,7 @@ mod tests {
 
     #[test]
     fn long_paragraph_is_cut_at_sentences_into_even_parts() {
-        let sentence = "This sentence has exactly ten words in it today. ";
+        let sentence = "This sentence has exactly ten words in it right now. ";
         let text = sentence.repeat(25);
         let parts = cut_long(text.trim());
         assert_eq!(parts.len(), 3);

@@ -48,7 +48,8 @@ fn highlighted(hit: &Hit, style: Style) -> String {
     let mut out = String::with_capacity(text.len() + hit.highlights.len() * 12);
     let mut at = 0;
     for range in &hit.highlights {
-        let (Some(before), Some(word)) = (text.get(at..range.start), text.get(range.clone())) else {
+        let (Some(before), Some(word)) = (text.get(at..range.start), text.get(range.clone()))
+        else {
             continue;
         };
         out.push_str(before);
@@ -92,10 +93,16 @@ pub fn text(answer: &Answer, style: Style) -> String {
         out.push('\n');
         return out;
     };
-    out.push_str(&format!("» {}\n\n", style.paint(BOLD, best.best_sentence_text())));
+    out.push_str(&format!(
+        "» {}\n\n",
+        style.paint(BOLD, best.best_sentence_text())
+    ));
     out.push_str(&indent(&highlighted(best, style), "  "));
     out.push('\n');
-    out.push_str(&format!("  — {}\n", style.paint(DIM, &citation_line(&best.passage.citation))));
+    out.push_str(&format!(
+        "  — {}\n",
+        style.paint(DIM, &citation_line(&best.passage.citation))
+    ));
     if !best.matched_terms.is_empty() {
         out.push_str(&format!("  matched: {}\n", best.matched_terms.join(", ")));
     }
@@ -105,7 +112,10 @@ pub fn text(answer: &Answer, style: Style) -> String {
             out.push_str(&format!("\n{}. ", hit.rank));
             out.push_str(indent(&highlighted(hit, style), "   ").trim_start());
             out.push('\n');
-            out.push_str(&format!("   — {}\n", style.paint(DIM, &citation_line(&hit.passage.citation))));
+            out.push_str(&format!(
+                "   — {}\n",
+                style.paint(DIM, &citation_line(&hit.passage.citation))
+            ));
         }
     }
     out
@@ -174,7 +184,11 @@ pub fn json(answer: &Answer) -> JsonAnswer<'_> {
             Verdict::Greeting => "greeting",
         },
         notice: answer.notice.as_deref(),
-        hints: if answer.answered() { &[] } else { &answer.hints },
+        hints: if answer.answered() {
+            &[]
+        } else {
+            &answer.hints
+        },
         passages,
     }
 }

@@ -103,8 +103,26 @@ impl Concept {
 }
 
 const GREETINGS: &[&str] = &[
-    "hi", "hello", "hey", "hiya", "yo", "greetings", "thanks", "thank", "help", "bot", "citebot",
-    "anyone", "anybody", "there", "morning", "evening", "afternoon", "ok", "okay", "test",
+    "hi",
+    "hello",
+    "hey",
+    "hiya",
+    "yo",
+    "greetings",
+    "thanks",
+    "thank",
+    "help",
+    "bot",
+    "citebot",
+    "anyone",
+    "anybody",
+    "there",
+    "morning",
+    "evening",
+    "afternoon",
+    "ok",
+    "okay",
+    "test",
 ];
 
 pub struct Engine {
@@ -239,15 +257,22 @@ impl Engine {
         let stems: Vec<String> = run.iter().map(|(s, _)| s.clone()).collect();
         for group in &self.index.lexicon.groups {
             for wording in group {
-                let Some(start) = find_run(&stems, wording) else { continue };
-                let owners: Vec<usize> = run[start..start + wording.len()].iter().map(|(_, c)| *c).collect();
+                let Some(start) = find_run(&stems, wording) else {
+                    continue;
+                };
+                let owners: Vec<usize> = run[start..start + wording.len()]
+                    .iter()
+                    .map(|(_, c)| *c)
+                    .collect();
                 for other in group.iter().filter(|w| *w != wording) {
                     for stem in other {
                         for &c in &owners {
                             concepts[c].add(stem, self.config.expansion_weight);
                         }
                     }
-                    let known = other.iter().all(|s| self.doc_freq(searcher, s).unwrap_or(0) > 0);
+                    let known = other
+                        .iter()
+                        .all(|s| self.doc_freq(searcher, s).unwrap_or(0) > 0);
                     if known {
                         for &c in &owners {
                             let concept = &mut concepts[c];
@@ -273,9 +298,14 @@ impl Engine {
         let mut best_distance = max_distance + 1;
         for segment in searcher.segment_readers() {
             let inverted = segment.inverted_index(self.index.fields.words)?;
-            let mut stream = inverted.terms().stream().map_err(tantivy::TantivyError::from)?;
+            let mut stream = inverted
+                .terms()
+                .stream()
+                .map_err(tantivy::TantivyError::from)?;
             while stream.advance() {
-                let Ok(candidate) = std::str::from_utf8(stream.key()) else { continue };
+                let Ok(candidate) = std::str::from_utf8(stream.key()) else {
+                    continue;
+                };
                 let chars: Vec<char> = candidate.chars().collect();
                 if chars.len().abs_diff(len) > max_distance || chars.len() < 3 {
                     continue;
@@ -294,7 +324,12 @@ impl Engine {
         Ok(best)
     }
 
-    fn rank(&self, searcher: &Searcher, concepts: &[Concept], top: usize) -> Result<Vec<Hit>, Error> {
+    fn rank(
+        &self,
+        searcher: &Searcher,
+        concepts: &[Concept],
+        top: usize,
+    ) -> Result<Vec<Hit>, Error> {
         let fields = self.index.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for concept in concepts {
@@ -302,7 +337,10 @@ impl Engine {
                 for (field, boost) in [(fields.body, 1.0), (fields.heading, 0.5)] {
                     let term = Term::from_field_text(field, stem);
                     let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                    clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(query), weight * boost))));
+                    clauses.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(Box::new(query), weight * boost)),
+                    ));
                 }
             }
         }
@@ -310,7 +348,11 @@ impl Engine {
         let limit = self.config.candidates.max(top);
         let found = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
         let best_bm25 = found.first().map_or(1.0, |(s, _)| s.max(f32::EPSILON));
-        let total_idf: f32 = concepts.iter().map(|c| c.idf).sum::<f32>().max(f32::EPSILON);
+        let total_idf: f32 = concepts
+            .iter()
+            .map(|c| c.idf)
+            .sum::<f32>()
+            .max(f32::EPSILON);
 
         let mut hits = Vec::with_capacity(found.len());
         for (bm25, address) in found {
@@ -396,7 +438,9 @@ impl Features {
         let heading = weighted(concepts, &heading_weight) / total_idf;
 
         // Neighbouring question words that stand close together in the passage.
-        let matched: Vec<usize> = (0..concepts.len()).filter(|&c| !positions[c].is_empty()).collect();
+        let matched: Vec<usize> = (0..concepts.len())
+            .filter(|&c| !positions[c].is_empty())
+            .collect();
         let pairs = concepts.len().saturating_sub(1).max(1) as f32;
         let close = matched
             .windows(2)
@@ -494,7 +538,11 @@ fn closest_sections(hits: &[Hit], n: usize) -> Vec<String> {
 }
 
 fn is_greeting(tokens: &[Token]) -> bool {
-    let words: Vec<&str> = tokens.iter().filter(|t| !t.derived).map(|t| t.word.as_str()).collect();
+    let words: Vec<&str> = tokens
+        .iter()
+        .filter(|t| !t.derived)
+        .map(|t| t.word.as_str())
+        .collect();
     words.iter().any(|w| GREETINGS.contains(w))
         && words
             .iter()
@@ -545,14 +593,20 @@ mod tests {
 
     #[test]
     fn edit_distance_counts_swaps_as_one() {
-        assert_eq!(edit_distance(&chars("lentivirsu"), &chars("lentivirus"), 2), 1);
+        assert_eq!(
+            edit_distance(&chars("lentivirsu"), &chars("lentivirus"), 2),
+            1
+        );
         assert_eq!(edit_distance(&chars("treatmnt"), &chars("treatment"), 2), 1);
         assert_eq!(edit_distance(&chars("abc"), &chars("xyz"), 1), 2);
     }
 
     #[test]
     fn sentences_split_list_lines() {
-        let got: Vec<_> = sentences("Lead in: one. Two.\n• item a\n• item b").into_iter().map(|(_, s)| s.trim()).collect();
+        let got: Vec<_> = sentences("Lead in: one. Two.\n• item a\n• item b")
+            .into_iter()
+            .map(|(_, s)| s.trim())
+            .collect();
         assert_eq!(got, ["Lead in: one.", "Two.", "• item a", "• item b"]);
     }
 

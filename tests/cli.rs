@@ -1,0 +1,246 @@
+//! The `citebot` binary, black-box: first use, staleness, batch mode, JSON
+//! shape, exit codes and the text answer.
+
+mod common;
+
+use std::fs;
+
+use common::{citebot, workspace};
+use predicates::prelude::*;
+use serde_json::Value;
+
+#[test]
+fn first_use_builds_the_index_then_reuses_it() {
+    let dir = workspace();
+    citebot(dir.path())
+        .args(["ask", "how are AAV vectors delivered?"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("rebuilding the index")
+                .and(predicate::str::contains("there is no index yet")),
+        )
+        .stdout(predicate::str::contains("corpus/gene-therapy.md:"));
+    assert!(dir.path().join("index/CURRENT").exists());
+    citebot(dir.path())
+        .args(["ask", "how are AAV vectors delivered?"])
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+}
+
+#[test]
+fn an_edited_corpus_is_reindexed_before_answering() {
+    let dir = workspace();
+    citebot(dir.path())
+        .arg("index")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Indexed 1 document(s)"));
+    let file = dir.path().join("corpus/gene-therapy.md");
+    let mut text = fs::read_to_string(&file).unwrap();
+    text.push_str("\nThe quokkagene protocol was added to this corpus by a test of staleness.\n");
+    fs::write(&file, text).unwrap();
+    let out = citebot(dir.path())
+        .args(["ask", "--json", "quokkagene protocol"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("gene-therapy.md was edited"))
+        .get_output()
+        .stdout
+        .clone();
+    let answer: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(answer["answered"], true);
+    assert!(answer["passages"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("quokkagene"));
+}
+
+#[test]
+fn a_new_corpus_file_is_noticed_too() {
+    let dir = workspace();
+    citebot(dir.path()).arg("index").assert().success();
+    fs::create_dir(dir.path().join("corpus/notes")).unwrap();
+    fs::write(
+        dir.path().join("corpus/notes/extra.txt"),
+        "Zebrafish fins regrow after injury.\n",
+    )
+    .unwrap();
+    citebot(dir.path())
+        .args(["ask", "zebrafish fins"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("the corpus has other files"))
+        .stdout(predicate::str::contains("corpus/notes/extra.txt:1-1"));
+}
+
+#[test]
+fn json_has_the_documented_shape() {
+    let dir = workspace();
+    let out = citebot(dir.path())
+        .args([
+            "ask", "--json", "--top", "2", "what", "is", "exon", "skipping",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().count(), 1, "one object a line");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["question"], "what is exon skipping");
+    assert_eq!(answer["answered"], true);
+    let passages = answer["passages"].as_array().unwrap();
+    assert_eq!(passages.len(), 2);
+    let first = &passages[0];
+    assert_eq!(first["rank"], 1);
+    assert!(first["score"].as_f64().unwrap() > 0.0);
+    assert!(first["text"]
+        .as_str()
+        .unwrap()
+        .to_lowercase()
+        .contains("exon skipping"));
+    let citation = &first["citation"];
+    assert_eq!(citation["document"], "Gene therapy");
+    assert_eq!(citation["file"], "corpus/gene-therapy.md");
+    assert!(citation["section"].as_str().unwrap().contains("Modify RNA"));
+    let lines = citation["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].as_u64().unwrap() <= lines[1].as_u64().unwrap());
+}
+
+#[test]
+fn batch_mode_answers_each_line_in_order() {
+    let dir = workspace();
+    let mut input = b"what is gene therapy?\n\nhow are AAV vectors delivered?\n".to_vec();
+    input.extend_from_slice(b"bad \xff\xfe line\nhi bot\n");
+    let out = citebot(dir.path())
+        .args(["ask", "--json"])
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[0]["question"], "what is gene therapy?");
+    assert_eq!(lines[0]["answered"], true);
+    assert_eq!(lines[1]["error"], "empty question");
+    assert_eq!(lines[2]["question"], "how are AAV vectors delivered?");
+    assert_eq!(lines[3]["error"], "line 4 is not UTF-8 text");
+    assert_eq!(lines[4]["verdict"], "greeting");
+}
+
+#[test]
+fn batch_mode_without_json_prints_one_line_per_question() {
+    let dir = workspace();
+    let out = citebot(dir.path())
+        .arg("ask")
+        .write_stdin("what is exon skipping\nblorptastic zzqx\n")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].contains("corpus/gene-therapy.md:"));
+    assert!(lines[1].starts_with("not covered"));
+}
+
+#[test]
+fn an_empty_question_is_a_usage_error() {
+    let dir = workspace();
+    citebot(dir.path())
+        .args(["ask", "   "])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the question is empty"));
+}
+
+#[test]
+fn a_bad_option_is_a_usage_error() {
+    let dir = workspace();
+    citebot(dir.path())
+        .args(["ask", "--topp", "3", "x"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn a_missing_corpus_is_a_failure_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    citebot(dir.path())
+        .args(["ask", "--corpus", "nowhere", "what is gene therapy"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no corpus folder at nowhere"));
+}
+
+#[test]
+fn environment_variables_choose_the_folders() {
+    let dir = workspace();
+    fs::rename(dir.path().join("corpus"), dir.path().join("articles")).unwrap();
+    citebot(dir.path())
+        .env("CITEBOT_CORPUS", "articles")
+        .env("CITEBOT_INDEX", "idx")
+        .args(["ask", "exon skipping"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("articles/gene-therapy.md:"));
+    assert!(dir.path().join("idx/CURRENT").exists());
+}
+
+#[test]
+fn a_non_utf8_corpus_file_is_named_and_the_old_index_answers() {
+    let dir = workspace();
+    citebot(dir.path()).arg("index").assert().success();
+    fs::write(dir.path().join("corpus/broken.txt"), b"caf\xe9 au lait\n").unwrap();
+    citebot(dir.path())
+        .arg("index")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("corpus/broken.txt is not UTF-8"));
+    citebot(dir.path())
+        .args(["ask", "exon skipping"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "answering from the previous index",
+        ))
+        .stdout(predicate::str::contains("exon"));
+}
+
+#[test]
+fn text_answer_snapshot() {
+    let dir = workspace();
+    let out = citebot(dir.path())
+        .args(["ask", "--top", "2", "how are AAV vectors delivered?"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn not_covered_snapshot() {
+    let dir = workspace();
+    let out = citebot(dir.path())
+        .args(["ask", "blorptastic zzqx frobnication"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}

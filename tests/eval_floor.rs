@@ -1,0 +1,40 @@
+//! Answer quality on the development questions, measured by running the real
+//! search; the floors are the figures measured when they were last raised.
+
+mod common;
+
+use citebot::config::SearchConfig;
+use citebot::eval;
+use citebot::index::{self, Index};
+use citebot::search::Engine;
+
+#[test]
+fn dev_questions_stay_at_or_above_the_measured_floor() {
+    let dir = common::workspace();
+    let (corpus, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
+    index::build(&corpus, &index_dir).expect("build");
+    let engine = Engine::new(
+        Index::open(&index_dir).expect("open"),
+        SearchConfig::default(),
+    );
+    let questions = eval::load(&common::repo_file("../shared/eval/dev-questions.jsonl"))
+        .expect("the dev questions in ../shared/eval are needed");
+    assert_eq!(questions.len(), 100);
+    let report = eval::run(&engine, &questions).expect("eval");
+    let all = &report.overall;
+    println!("{}", report.table(true));
+
+    assert!(all.hit_at_1() >= 0.69, "Hit@1 {:.3}", all.hit_at_1());
+    assert!(all.hit_at_3() >= 0.83, "Hit@3 {:.3}", all.hit_at_3());
+    assert!(all.mrr_at_10() >= 0.77, "MRR@10 {:.3}", all.mrr_at_10());
+    assert!(
+        all.answered_rate() >= 0.91,
+        "answered {:.3}",
+        all.answered_rate()
+    );
+    assert!(
+        all.abstained_rate() >= 0.54,
+        "abstained {:.3}",
+        all.abstained_rate()
+    );
+}
