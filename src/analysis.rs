@@ -38,6 +38,21 @@ pub fn tokens(text: &str) -> Vec<Token> {
     let mut hyphen_after_previous = false;
 
     for (start, segment) in text.split_word_bound_indices() {
+        if segment == "%" {
+            // "65%" is read as "65 percent", so "what percentage" can find it.
+            out.push(Token {
+                start,
+                end: start + 1,
+                position,
+                word: "percent".into(),
+                stem: "percent".into(),
+                derived: false,
+            });
+            position += 1;
+            previous = None;
+            hyphen_after_previous = false;
+            continue;
+        }
         if !segment.chars().any(char::is_alphanumeric) {
             // A lone hyphen between two words keeps the compound open.
             let is_hyphen = matches!(segment, "-" | "\u{2010}" | "\u{2011}");
@@ -168,7 +183,7 @@ pub fn is_stop_word(word: &str) -> bool {
 
 const STOP_WORDS: &str = "a an the and or but if then else of at by for with about against between \
 into through during before after above below to from up down in out on off over under again further \
-once here there when where why how what which who whom whose this that these those am is are was were \
+here there when where why how what which who whom whose this that these those am is are was were \
 be been being have has had having do does did doing would should could ought might must shall will can \
 may i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her \
 hers herself it its itself they them their theirs themselves as until while so than too very just also \
@@ -269,7 +284,7 @@ mod tests {
             words("AAV9 CD34+ p53"),
             ["aav9", "aav", "cd34", "cd", "p53"]
         );
-        assert_eq!(words("65%"), ["65"]);
+        assert_eq!(words("65% of trials"), ["65", "percent", "of", "trials"]);
     }
 
     #[test]

@@ -18,8 +18,6 @@ pub struct SearchConfig {
     pub weight_bm25: f32,
     /// Weight of the share of the question's content (by rarity) the passage holds.
     pub weight_coverage: f32,
-    /// Weight of the share of the question found in the passage's section titles.
-    pub weight_heading: f32,
     /// Weight of question word pairs found next to each other in the passage.
     pub weight_proximity: f32,
     /// Weight given to a typo correction relative to the word as typed.
@@ -39,12 +37,11 @@ impl Default for SearchConfig {
             max_question_chars: 1000,
             weight_bm25: 1.0,
             weight_coverage: 1.0,
-            weight_heading: 0.3,
-            weight_proximity: 0.3,
+            weight_proximity: 0.1,
             fuzzy_weight: 0.8,
             expansion_weight: 0.6,
-            min_known_share: 0.5,
-            min_coverage: 0.3,
+            min_known_share: 0.45,
+            min_coverage: 0.35,
         }
     }
 }

@@ -18,10 +18,11 @@ pub struct Lexicon {
     pub groups: Vec<Vec<Wording>>,
 }
 
+/// The content stems of `text`, as a question's would be read.
 fn wording(text: &str) -> Wording {
     analysis::tokens(text)
         .into_iter()
-        .filter(|t| !t.derived)
+        .filter(|t| !t.derived && !analysis::is_stop_word(&t.word))
         .map(|t| t.stem)
         .collect()
 }

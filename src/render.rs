@@ -145,6 +145,8 @@ pub struct JsonAnswer<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<&'a str>,
     pub hints: &'a [String],
+    /// Share of the question's content words the corpus knows (rarity-weighted).
+    pub known_share: f32,
     pub passages: Vec<JsonPassage<'a>>,
 }
 
@@ -155,6 +157,8 @@ pub struct JsonPassage<'a> {
     pub text: &'a str,
     pub best_sentence: &'a str,
     pub matched_terms: &'a [String],
+    /// Share of the question's content words (rarity-weighted) in this passage.
+    pub coverage: f32,
     pub citation: &'a Citation,
 }
 
@@ -165,10 +169,11 @@ pub fn json(answer: &Answer) -> JsonAnswer<'_> {
             .iter()
             .map(|hit| JsonPassage {
                 rank: hit.rank,
-                score: (hit.score * 1000.0).round() / 1000.0,
+                score: round3(hit.score),
                 text: &hit.passage.text,
                 best_sentence: hit.best_sentence_text(),
                 matched_terms: &hit.matched_terms,
+                coverage: round3(hit.coverage),
                 citation: &hit.passage.citation,
             })
             .collect()
@@ -189,8 +194,13 @@ pub fn json(answer: &Answer) -> JsonAnswer<'_> {
         } else {
             &answer.hints
         },
+        known_share: round3(answer.known_share),
         passages,
     }
+}
+
+fn round3(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
 }
 
 pub fn json_line(answer: &Answer) -> String {

@@ -80,6 +80,8 @@ impl Answer {
 struct Concept {
     /// The word as typed (folded), for spelling corrections.
     word: String,
+    /// Written with a capital inside the question: likely a name.
+    capitalized: bool,
     alternatives: Vec<(String, f32)>,
     /// How much of this concept the corpus knows: 1 as typed, less through a correction.
     known: f32,
@@ -166,17 +168,21 @@ impl Engine {
             answer.verdict = Verdict::Greeting;
             return Ok(answer);
         }
-        let concepts = self.concepts(&searcher, &tokens)?;
-        if concepts.is_empty() {
+        let concepts = self.concepts(&searcher, read, &tokens)?;
+        let total_idf: f32 = concepts.iter().map(|c| c.idf).sum();
+        if total_idf <= 0.0 {
             return Ok(answer);
         }
-        let total_idf: f32 = concepts.iter().map(|c| c.idf).sum();
         answer.known_share = concepts.iter().map(|c| c.idf * c.known).sum::<f32>() / total_idf;
+        // A name the corpus has never seen ("Zolgensma", "Hemgenix") means the
+        // question is about something else, however well the rest matches.
+        let unknown_name = concepts.iter().any(|c| c.capitalized && c.known == 0.0);
 
         answer.hits = self.rank(&searcher, &concepts, top.max(1))?;
         answer.hints = closest_sections(&answer.hits, 3);
         let top_coverage = answer.hits.first().map_or(0.0, |h| h.coverage);
-        if answer.known_share >= self.config.min_known_share
+        if !unknown_name
+            && answer.known_share >= self.config.min_known_share
             && top_coverage >= self.config.min_coverage
         {
             answer.verdict = Verdict::Answered;
@@ -189,7 +195,19 @@ impl Engine {
         Ok(searcher.doc_freq(&term)?)
     }
 
-    fn concepts(&self, searcher: &Searcher, tokens: &[Token]) -> Result<Vec<Concept>, Error> {
+    fn concepts(
+        &self,
+        searcher: &Searcher,
+        read: &str,
+        tokens: &[Token],
+    ) -> Result<Vec<Concept>, Error> {
+        // In a Title Cased Question capitals say nothing about names.
+        let words = tokens.iter().filter(|t| !t.derived).count();
+        let capitals = tokens
+            .iter()
+            .filter(|t| !t.derived && read[t.start..t.end].starts_with(char::is_uppercase))
+            .count();
+        let title_case = capitals * 2 > words;
         let n = searcher.num_docs().max(1) as f32;
         let idf = |df: u64| (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
 
@@ -208,7 +226,8 @@ impl Engine {
                 }
                 continue;
             }
-            if analysis::is_stop_word(&token.word) {
+            // Single letters and digits ("1=1", "hemophilia B") say too little to search on.
+            if analysis::is_stop_word(&token.word) || token.word.chars().count() < 2 {
                 continue;
             }
             if let Some(i) = concepts
@@ -221,6 +240,9 @@ impl Engine {
             by_position.insert(token.position, concepts.len());
             run.push((token.stem.clone(), concepts.len()));
             concepts.push(Concept {
+                capitalized: token.position > 0
+                    && !title_case
+                    && read[token.start..token.end].starts_with(char::is_uppercase),
                 word: token.word.clone(),
                 alternatives: vec![(token.stem.clone(), 1.0)],
                 known: 1.0,
@@ -243,7 +265,14 @@ impl Engine {
                 continue;
             }
             concept.known = 0.0;
-            for word in self.corrections(searcher, &concept.word)? {
+            let corrections = self.corrections(searcher, &concept.word)?;
+            if corrections.iter().any(|w| analysis::is_stop_word(w)) {
+                // "wich", "teh": a misspelt function word carries no content.
+                concept.idf = 0.0;
+                concept.alternatives.clear();
+                continue;
+            }
+            for word in corrections {
                 let stem = analysis::tokens(&word)
                     .into_iter()
                     .next()
@@ -288,9 +317,10 @@ impl Engine {
     /// Corpus words within a small edit distance of `word`, the closest ones.
     fn corrections(&self, searcher: &Searcher, word: &str) -> Result<Vec<String>, Error> {
         let len = word.chars().count();
+        // Two edits only in long words: in short ones they reach unrelated words.
         let max_distance = match len {
             0..=3 => return Ok(Vec::new()),
-            4..=6 => 1,
+            4..=9 => 1,
             _ => 2,
         };
         let target: Vec<char> = word.chars().collect();
@@ -362,7 +392,6 @@ impl Engine {
             let c = &self.config;
             let score = c.weight_bm25 * bm25 / best_bm25
                 + c.weight_coverage * features.coverage
-                + c.weight_heading * features.heading
                 + c.weight_proximity * features.proximity;
             hits.push(Hit {
                 rank: 0,
@@ -390,7 +419,6 @@ impl Engine {
 /// What the re-ranker reads off one passage.
 struct Features {
     coverage: f32,
-    heading: f32,
     proximity: f32,
     best_sentence: Range<usize>,
     highlights: Vec<Range<usize>>,
@@ -425,18 +453,6 @@ impl Features {
         }
         let coverage = weighted(concepts, &best_weight) / total_idf;
 
-        let heading_tokens = analysis::tokens(&passage.citation.section);
-        let heading_weight: Vec<f32> = concepts
-            .iter()
-            .map(|c| {
-                heading_tokens
-                    .iter()
-                    .filter_map(|t| c.weight_of(&t.stem))
-                    .fold(0.0, f32::max)
-            })
-            .collect();
-        let heading = weighted(concepts, &heading_weight) / total_idf;
-
         // Neighbouring question words that stand close together in the passage.
         let matched: Vec<usize> = (0..concepts.len())
             .filter(|&c| !positions[c].is_empty())
@@ -455,7 +471,6 @@ impl Features {
         let best_sentence = best_sentence(&passage.text, &tokens, &token_matches, concepts);
         Features {
             coverage,
-            heading,
             proximity,
             best_sentence,
             highlights: merge(highlights),

@@ -24,16 +24,16 @@ fn dev_questions_stay_at_or_above_the_measured_floor() {
     let all = &report.overall;
     println!("{}", report.table(true));
 
-    assert!(all.hit_at_1() >= 0.69, "Hit@1 {:.3}", all.hit_at_1());
-    assert!(all.hit_at_3() >= 0.83, "Hit@3 {:.3}", all.hit_at_3());
-    assert!(all.mrr_at_10() >= 0.77, "MRR@10 {:.3}", all.mrr_at_10());
+    assert!(all.hit_at_1() >= 0.73, "Hit@1 {:.3}", all.hit_at_1());
+    assert!(all.hit_at_3() >= 0.92, "Hit@3 {:.3}", all.hit_at_3());
+    assert!(all.mrr_at_10() >= 0.82, "MRR@10 {:.3}", all.mrr_at_10());
     assert!(
-        all.answered_rate() >= 0.91,
+        all.answered_rate() >= 0.96,
         "answered {:.3}",
         all.answered_rate()
     );
     assert!(
-        all.abstained_rate() >= 0.54,
+        all.abstained_rate() >= 0.77,
         "abstained {:.3}",
         all.abstained_rate()
     );
