@@ -79,6 +79,33 @@ a line and writes one answer a line, in order."
         #[arg(value_name = "QUESTION")]
         question: Vec<String>,
     },
+    /// Run the Discord bot (needs DISCORD_TOKEN)
+    #[command(
+        long_about = "Runs the Discord bot: /ask question:<text> (and a message that mentions \
+the bot) gets the passage that answers it, with its citation. Needs the bot token in \
+DISCORD_TOKEN. The bot picks up corpus edits and indexes rebuilt by `citebot index` without a \
+restart. SIGINT or SIGTERM stops it cleanly."
+    )]
+    Serve {
+        #[command(flatten)]
+        paths: Paths,
+        /// Run only these shards, e.g. 0-3 (needs --total-shards); default: all, autosharded
+        #[arg(
+            long,
+            value_name = "FIRST-LAST",
+            env = "CITEBOT_SHARDS",
+            requires = "total_shards"
+        )]
+        shards: Option<String>,
+        /// How many shards the bot has in all, across processes
+        #[arg(
+            long,
+            value_name = "N",
+            env = "CITEBOT_TOTAL_SHARDS",
+            requires = "shards"
+        )]
+        total_shards: Option<u32>,
+    },
     /// Measure answer quality on a question file (JSON lines)
     #[command(
         long_about = "Runs every question of a JSON-lines file in the format of \
@@ -99,11 +126,41 @@ answerable questions answered and of unanswerable ones declined, overall and per
     },
 }
 
+/// The log filter from `spec` (`RUST_LOG` syntax), with the websocket
+/// library held at info whatever the spec says: at debug and trace it prints
+/// whole gateway frames, and the IDENTIFY frame holds the bot token.
+pub fn log_filter(spec: &str) -> tracing_subscriber::EnvFilter {
+    let spec = format!("{spec},tungstenite=info,tokio_tungstenite=info");
+    tracing_subscriber::EnvFilter::try_new(&spec).unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("warn,tungstenite=info,tokio_tungstenite=info")
+    })
+}
+
+/// Logs go to stderr; quiet unless `RUST_LOG` asks, except that the bot
+/// reports each question at info level.
+fn init_logging(default: &str) {
+    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_string());
+    let filter = log_filter(&spec);
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .try_init();
+}
+
 /// Parses the process arguments and runs the command.
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    init_logging(match cli.command {
+        Command::Serve { .. } => "warn,citebot=info",
+        _ => "warn",
+    });
     let config = Config::load().context("loading the configuration")?;
     match cli.command {
+        Command::Serve {
+            paths,
+            shards,
+            total_shards,
+        } => serve(paths, shards, total_shards, config),
         Command::Index { paths } => {
             let report = index::build(&paths.corpus, &paths.index)?;
             println!(
@@ -166,6 +223,83 @@ pub fn run() -> anyhow::Result<ExitCode> {
             write_out(&report.table(misses))?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn parse_shards(range: &str, total: u32) -> Option<crate::discord::Shards> {
+    let (first, last) = range.split_once('-').unwrap_or((range, range));
+    let (first, last): (u32, u32) = (first.trim().parse().ok()?, last.trim().parse().ok()?);
+    (first <= last && last < total).then(|| crate::discord::Shards {
+        range: first..last + 1,
+        total,
+    })
+}
+
+fn serve(
+    paths: Paths,
+    shards: Option<String>,
+    total: Option<u32>,
+    config: Config,
+) -> anyhow::Result<ExitCode> {
+    let token = match std::env::var("DISCORD_TOKEN") {
+        Ok(t) if !t.trim().is_empty() => crate::discord::Token::new(t.trim()),
+        _ => {
+            eprintln!(
+                "citebot: DISCORD_TOKEN is not set. Create an application at \
+https://discord.com/developers/applications, add a bot (Bot → Reset Token), copy its token, \
+then run: DISCORD_TOKEN=... citebot serve"
+            );
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let shards = match (shards, total) {
+        (Some(range), Some(total)) => match parse_shards(&range, total) {
+            Some(s) => Some(s),
+            None => {
+                eprintln!("citebot: --shards {range} does not fit --total-shards {total}: give FIRST-LAST with LAST below the total, e.g. --shards 0-1 --total-shards 4");
+                return Ok(ExitCode::from(2));
+            }
+        },
+        _ => None,
+    };
+    let options = crate::discord::ServeOptions {
+        token,
+        api_base: std::env::var("DISCORD_API_BASE")
+            .ok()
+            .filter(|b| !b.trim().is_empty()),
+        corpus: paths.corpus,
+        index: paths.index,
+        config,
+        shards,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(crate::discord::serve(options, stop_signal()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -46,10 +46,39 @@ impl Default for SearchConfig {
     }
 }
 
+/// How the Discord bot behaves; the token is never here (it comes from `DISCORD_TOKEN`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// Seconds a user waits between two questions.
+    pub cooldown_secs: f32,
+    /// A guild to register `/ask` in too (guild commands appear at once; global ones can lag).
+    pub dev_guild: Option<u64>,
+    /// Passages fetched per question (the first reply shows 3, "More passages" the rest).
+    pub passages: usize,
+    /// How often the bot looks for a corpus edit or a rebuilt index, in milliseconds.
+    pub reload_poll_ms: u64,
+    /// Wait before retrying a reply Discord refused with 429, in milliseconds, doubled each try.
+    pub retry_backoff_ms: u64,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            cooldown_secs: 3.0,
+            dev_guild: None,
+            passages: 9,
+            reload_poll_ms: 1000,
+            retry_backoff_ms: 1000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub search: SearchConfig,
+    pub discord: DiscordConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +133,13 @@ impl Config {
         };
         float("CITEBOT_MIN_KNOWN_SHARE", &mut self.search.min_known_share)?;
         float("CITEBOT_MIN_COVERAGE", &mut self.search.min_coverage)?;
+        float("CITEBOT_COOLDOWN_SECS", &mut self.discord.cooldown_secs)?;
+        if let Some(value) = get("CITEBOT_DEV_GUILD") {
+            self.discord.dev_guild = Some(value.trim().parse().map_err(|_| ConfigError::Env {
+                name: "CITEBOT_DEV_GUILD".into(),
+                value,
+            })?);
+        }
         if let Some(value) = get("CITEBOT_MAX_QUESTION_CHARS") {
             self.search.max_question_chars =
                 value.trim().parse().map_err(|_| ConfigError::Env {

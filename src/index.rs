@@ -260,7 +260,8 @@ fn switch_current(index_dir: &Path, generation: &str) -> Result<(), Error> {
     )
 }
 
-fn current_generation(index_dir: &Path) -> Option<String> {
+/// The generation `CURRENT` names, if it names one.
+pub fn current_generation(index_dir: &Path) -> Option<String> {
     let text = fs::read_to_string(index_dir.join(CURRENT)).ok()?;
     let name = text.trim();
     (name.starts_with(GENERATION_PREFIX) && !name.contains(['/', '\\'])).then(|| name.to_string())

@@ -206,3 +206,308 @@ fn round3(x: f32) -> f32 {
 pub fn json_line(answer: &Answer) -> String {
     serde_json::to_string(&json(answer)).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
+
+/// Discord's limits on what one message may carry.
+pub mod limits {
+    pub const CONTENT: usize = 2000;
+    pub const EMBEDS: usize = 10;
+    pub const TITLE: usize = 256;
+    pub const DESCRIPTION: usize = 4096;
+    pub const FIELDS: usize = 25;
+    pub const FIELD_NAME: usize = 256;
+    pub const FIELD_VALUE: usize = 1024;
+    pub const FOOTER: usize = 2048;
+    pub const EMBEDS_TOTAL: usize = 6000;
+}
+
+/// An embed as plain data; the bot turns it into Discord's builder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Embed {
+    pub title: String,
+    pub description: String,
+    pub footer: String,
+    pub fields: Vec<(String, String)>,
+    pub color: u32,
+}
+
+impl Embed {
+    /// Characters counted against the 6,000 per message.
+    pub fn size(&self) -> usize {
+        let count = |s: &str| s.chars().count();
+        count(&self.title)
+            + count(&self.description)
+            + count(&self.footer)
+            + self
+                .fields
+                .iter()
+                .map(|(n, v)| count(n) + count(v))
+                .sum::<usize>()
+    }
+}
+
+/// A whole Discord reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reply {
+    pub content: String,
+    pub embeds: Vec<Embed>,
+    /// Offer a "More passages" button.
+    pub more: bool,
+}
+
+const ANSWER_COLOR: u32 = 0x2e86c1;
+const NOT_COVERED_COLOR: u32 = 0x95a5a6;
+/// Passages shown in the first reply: the best one and two more as fields.
+pub const DISCORD_FIRST_PAGE: usize = 3;
+/// Passages shown per "More passages" click.
+pub const DISCORD_MORE_PAGE: usize = 3;
+
+/// Escapes Discord Markdown so corpus text shows as written.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '-' | '<' | '@'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `text` cut to at most `max` characters, at a sentence end if one is late
+/// enough, else at a word, with an ellipsis.
+pub fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let budget = max.saturating_sub(1);
+    let end = text
+        .char_indices()
+        .nth(budget)
+        .map_or(text.len(), |(i, _)| i);
+    let head = &text[..end];
+    let sentence_end = crate::search::sentences(head)
+        .into_iter()
+        .map(|(start, s)| start + s.trim_end().len())
+        .filter(|&e| e < head.len() || head.ends_with(['.', '!', '?']))
+        .rfind(|&e| e * 2 >= head.len());
+    let cut_at = sentence_end
+        .or_else(|| {
+            head.rfind(char::is_whitespace)
+                .filter(|&i| i * 2 >= head.len())
+        })
+        .unwrap_or(head.len());
+    format!("{}…", head[..cut_at].trim_end())
+}
+
+fn citation_footer(citation: &Citation) -> String {
+    cut(
+        &format!(
+            "{} › {} · {}:{}-{}",
+            citation.document,
+            citation.section,
+            citation.file,
+            citation.lines[0],
+            citation.lines[1]
+        ),
+        limits::FOOTER,
+    )
+}
+
+/// The passage as embed Markdown: best sentence underlined, matched words in bold,
+/// everything else escaped. Cut at a sentence first when too long.
+fn marked_up(hit: &Hit, max: usize) -> String {
+    let text = &hit.passage.text;
+    // Markup at most triples a character (escape) plus the markers; keep well inside `max`.
+    let plain_budget = max / 3;
+    let shown = cut(text, plain_budget);
+    let visible = shown.trim_end_matches('…').len();
+    let mut out = String::new();
+    let mut at = 0;
+    let best = hit.best_sentence.clone();
+    let mut in_best = false;
+    let mut boundaries: Vec<usize> = vec![best.start, best.end];
+    for r in &hit.highlights {
+        boundaries.push(r.start);
+        boundaries.push(r.end);
+    }
+    boundaries.retain(|&b| b <= visible);
+    boundaries.push(visible);
+    boundaries.sort_unstable();
+    boundaries.dedup();
+    for b in boundaries {
+        if b < at || !text.is_char_boundary(b) {
+            continue;
+        }
+        let piece = &text[at..b];
+        let bold = hit
+            .highlights
+            .iter()
+            .any(|r| r.start <= at && b <= r.end && at < b);
+        if at == best.start && best.start < best.end && !in_best {
+            out.push_str("__");
+            in_best = true;
+        }
+        if bold {
+            out.push_str("**");
+            out.push_str(&escape_markdown(piece));
+            out.push_str("**");
+        } else {
+            out.push_str(&escape_markdown(piece));
+        }
+        at = b;
+        if in_best && at >= best.end {
+            // The marker must close on a non-space character.
+            let trimmed = out.trim_end().len();
+            out.insert_str(trimmed, "__");
+            in_best = false;
+        }
+    }
+    if in_best {
+        out.push_str("__");
+    }
+    if shown.ends_with('…') {
+        out.push('…');
+    }
+    out
+}
+
+/// A passage in a few lines, for the fields under the best one.
+fn short_field(hit: &Hit) -> (String, String) {
+    let name = cut(
+        &format!("{}. {}", hit.rank, hit.passage.citation.section),
+        limits::FIELD_NAME,
+    );
+    let where_ = format!(
+        "\n— {}:{}-{}",
+        hit.passage.citation.file, hit.passage.citation.lines[0], hit.passage.citation.lines[1]
+    );
+    let where_ = escape_markdown(&where_).replace("\\\n", "\n");
+    let room = limits::FIELD_VALUE.saturating_sub(where_.chars().count());
+    let text = escape_markdown(&cut(&hit.passage.text, (room / 2).min(300)));
+    (name, format!("{text}{where_}"))
+}
+
+/// The reply to a question: the best passage as the embed, the next two as fields.
+pub fn discord_reply(answer: &Answer) -> Reply {
+    let embed = match answer.verdict {
+        Verdict::Greeting => Embed {
+            title: "Hello!".into(),
+            description: escape_markdown(USAGE_HINT),
+            footer: String::new(),
+            fields: Vec::new(),
+            color: ANSWER_COLOR,
+        },
+        Verdict::Answered if !answer.hits.is_empty() => {
+            let best = &answer.hits[0];
+            let mut fields: Vec<(String, String)> = answer.hits[1..]
+                .iter()
+                .take(DISCORD_FIRST_PAGE - 1)
+                .map(short_field)
+                .collect();
+            if !best.matched_terms.is_empty() {
+                let terms = escape_markdown(&best.matched_terms.join(", "));
+                fields.insert(0, ("Matched".into(), cut(&terms, limits::FIELD_VALUE)));
+            }
+            Embed {
+                title: cut(&best.passage.citation.section, limits::TITLE),
+                description: marked_up(best, limits::DESCRIPTION),
+                footer: citation_footer(&best.passage.citation),
+                fields,
+                color: ANSWER_COLOR,
+            }
+        }
+        _ => {
+            let mut description = NOT_COVERED.to_string();
+            if !answer.hints.is_empty() {
+                let hints: Vec<String> = answer
+                    .hints
+                    .iter()
+                    .map(|h| format!("• {}", escape_markdown(h)))
+                    .collect();
+                description.push_str("\nClosest sections:\n");
+                description.push_str(&hints.join("\n"));
+            }
+            Embed {
+                title: "Not covered".into(),
+                description: cut(&description, limits::DESCRIPTION),
+                footer: String::new(),
+                fields: Vec::new(),
+                color: NOT_COVERED_COLOR,
+            }
+        }
+    };
+    let content = answer
+        .notice
+        .as_deref()
+        .map(|n| cut(&escape_markdown(n), limits::CONTENT))
+        .unwrap_or_default();
+    Reply {
+        content,
+        more: answer.answered() && answer.hits.len() > DISCORD_FIRST_PAGE,
+        embeds: vec![embed],
+    }
+}
+
+/// The passages after `from` (0-based), each as its own short embed.
+pub fn discord_more(answer: &Answer, from: usize) -> Reply {
+    let embeds: Vec<Embed> = answer
+        .hits
+        .iter()
+        .skip(from)
+        .take(DISCORD_MORE_PAGE)
+        .map(|hit| Embed {
+            title: cut(
+                &format!("{}. {}", hit.rank, hit.passage.citation.section),
+                limits::TITLE,
+            ),
+            description: marked_up(hit, 1200),
+            footer: citation_footer(&hit.passage.citation),
+            fields: Vec::new(),
+            color: ANSWER_COLOR,
+        })
+        .collect();
+    let content = if embeds.is_empty() {
+        "No more passages.".to_string()
+    } else {
+        String::new()
+    };
+    Reply {
+        content,
+        more: answer.answered() && answer.hits.len() > from + DISCORD_MORE_PAGE,
+        embeds,
+    }
+}
+
+/// Whether a reply keeps every Discord limit.
+pub fn within_limits(reply: &Reply) -> Result<(), String> {
+    let count = |s: &str| s.chars().count();
+    let check = |what: &str, len: usize, max: usize| {
+        if len > max {
+            Err(format!("{what} has {len} characters, over {max}"))
+        } else {
+            Ok(())
+        }
+    };
+    check("content", count(&reply.content), limits::CONTENT)?;
+    if reply.embeds.len() > limits::EMBEDS {
+        return Err(format!("{} embeds", reply.embeds.len()));
+    }
+    let mut total = 0;
+    for e in &reply.embeds {
+        check("title", count(&e.title), limits::TITLE)?;
+        check("description", count(&e.description), limits::DESCRIPTION)?;
+        check("footer", count(&e.footer), limits::FOOTER)?;
+        if e.fields.len() > limits::FIELDS {
+            return Err(format!("{} fields", e.fields.len()));
+        }
+        for (name, value) in &e.fields {
+            check("field name", count(name), limits::FIELD_NAME)?;
+            check("field value", count(value), limits::FIELD_VALUE)?;
+        }
+        total += e.size();
+    }
+    check("all embeds", total, limits::EMBEDS_TOTAL)
+}
