@@ -143,6 +143,7 @@ fn init_logging(default: &str) {
     let filter = log_filter(&spec);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(io::stderr().is_terminal())
         .with_writer(io::stderr)
         .try_init();
 }

@@ -498,3 +498,122 @@ async fn two_shards_of_two_identify_as_0_2_and_1_2() {
     );
     bot.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_built_binary_serves_through_discord_api_base_and_stops_on_sigterm() {
+    let fake = FakeDiscord::start().await;
+    let dir = common::workspace();
+    let token = format!("process-token-{}", fake.new_id());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_citebot"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("DISCORD_TOKEN", &token)
+        .env("DISCORD_API_BASE", &fake.base)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("RUST_LOG", "trace")
+        .env_remove("CITEBOT_CORPUS")
+        .env_remove("CITEBOT_INDEX")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("citebot serve starts");
+    // Read stderr as it comes, so a failure can show it.
+    let stderr_buffer = Arc::new(Mutex::new(String::new()));
+    let mut pipe = child.stderr.take().expect("stderr");
+    let sink = Arc::clone(&stderr_buffer);
+    let reader = std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut pipe, &mut chunk) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    });
+    let show = Arc::clone(&stderr_buffer);
+    let _dump = DumpOnPanic(show);
+    fake.wait_ready(1).await;
+    let id = fake.new_id();
+    fake.dispatch(
+        0,
+        "INTERACTION_CREATE",
+        ask_interaction(&id, "555", "how are AAV vectors delivered?", false),
+    );
+    fake.wait_for("the answer", Duration::from_secs(10), |f| {
+        !f.sent("PATCH", &format!("interaction-token-{id}"))
+            .is_empty()
+    })
+    .await;
+    let answer = &fake.sent("PATCH", &format!("interaction-token-{id}"))[0];
+    assert!(first_embed(answer)["footer"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("corpus/gene-therapy.md:"));
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "citebot serve did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .unwrap();
+    let status = output;
+    reader.join().expect("stderr reader");
+    let stderr = stderr_buffer.lock().unwrap().clone();
+    assert!(status.success(), "exit {status:?}: {stderr}");
+    assert!(
+        stderr.contains("question") && stderr.contains("answered=true"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("shutting down"), "{stderr}");
+    assert!(
+        !stderr.contains(&token),
+        "the token appeared in the process's logs"
+    );
+    assert!(
+        fake.state
+            .closed_cleanly
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0
+    );
+}
+
+/// Prints a child's stderr when the test fails, to show why.
+struct DumpOnPanic(Arc<Mutex<String>>);
+
+impl Drop for DumpOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "--- citebot serve stderr ---\n{}",
+                self.0.lock().map(|s| s.clone()).unwrap_or_default()
+            );
+        }
+    }
+}
+
+#[test]
+fn serve_without_a_token_says_how_to_get_one() {
+    let dir = common::workspace();
+    common::citebot(dir.path())
+        .arg("serve")
+        .env_remove("DISCORD_TOKEN")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("DISCORD_TOKEN is not set"));
+}
