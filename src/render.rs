@@ -288,10 +288,11 @@ pub fn cut(text: &str, max: usize) -> String {
         .nth(budget)
         .map_or(text.len(), |(i, _)| i);
     let head = &text[..end];
+    // A sentence counts only when it is complete: punctuation or the end of a list line.
     let sentence_end = crate::search::sentences(head)
         .into_iter()
+        .filter(|(_, s)| s.trim_end().ends_with(['.', '!', '?', ';']) || s.ends_with('\n'))
         .map(|(start, s)| start + s.trim_end().len())
-        .filter(|&e| e < head.len() || head.ends_with(['.', '!', '?']))
         .rfind(|&e| e * 2 >= head.len());
     let cut_at = sentence_end
         .or_else(|| {
@@ -412,7 +413,10 @@ pub fn discord_reply(answer: &Answer) -> Reply {
                 fields.insert(0, ("Matched".into(), cut(&terms, limits::FIELD_VALUE)));
             }
             Embed {
-                title: cut(&best.passage.citation.section, limits::TITLE),
+                title: cut(
+                    &escape_markdown(&best.passage.citation.section),
+                    limits::TITLE,
+                ),
                 description: marked_up(best, limits::DESCRIPTION),
                 footer: citation_footer(&best.passage.citation),
                 fields,
@@ -510,4 +514,109 @@ pub fn within_limits(reply: &Reply) -> Result<(), String> {
         total += e.size();
     }
     check("all embeds", total, limits::EMBEDS_TOTAL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::BlockKind;
+    use crate::passages::Passage;
+    use proptest::prelude::*;
+
+    fn hit(rank: usize, text: &str, section: &str, highlight: &[&str]) -> Hit {
+        let highlights = highlight
+            .iter()
+            .filter_map(|w| text.find(w).map(|i| i..i + w.len()))
+            .collect();
+        let first_sentence = crate::search::sentences(text)
+            .first()
+            .map_or(0..text.len(), |(s, t)| *s..*s + t.trim_end().len());
+        Hit {
+            rank,
+            score: 1.0,
+            passage: Passage {
+                ordinal: rank as u32,
+                kind: BlockKind::Paragraph,
+                text: text.to_string(),
+                citation: Citation {
+                    document: "Gene therapy".into(),
+                    section: section.into(),
+                    file: "corpus/gene-therapy.md".into(),
+                    lines: [10, 12],
+                },
+            },
+            best_sentence: first_sentence,
+            highlights,
+            matched_terms: highlight.iter().map(|w| w.to_lowercase()).collect(),
+            coverage: 1.0,
+        }
+    }
+
+    fn answer(hits: Vec<Hit>) -> Answer {
+        Answer {
+            question: "q".into(),
+            verdict: Verdict::Answered,
+            hits,
+            hints: Vec::new(),
+            notice: None,
+            known_share: 1.0,
+        }
+    }
+
+    #[test]
+    fn markdown_in_the_corpus_is_escaped_and_pings_nobody() {
+        let text = "Use *AAV* vectors_now: ~~old~~ `code` | spoiler || @everyone <@123> [link](http://x) # not a heading. Second sentence > quote.";
+        let reply = discord_reply(&answer(vec![
+            hit(1, text, "Vectors › *Non-viral*", &["AAV", "vectors"]),
+            hit(2, "A second passage with **stars**.", "Other_section", &[]),
+        ]));
+        within_limits(&reply).unwrap();
+        insta::assert_json_snapshot!(reply);
+    }
+
+    #[test]
+    fn a_long_passage_is_cut_at_a_sentence_with_an_ellipsis() {
+        let sentence = "Gene therapy delivers a healthy gene with a viral vector into the cells of the patient. ";
+        let text = sentence.repeat(60);
+        let mut hits = vec![hit(
+            1,
+            text.trim(),
+            &"Long section ".repeat(40),
+            &["vector"],
+        )];
+        for rank in 2..=12 {
+            hits.push(hit(rank, text.trim(), "Next", &[]));
+        }
+        let reply = discord_reply(&answer(hits.clone()));
+        within_limits(&reply).unwrap();
+        let description = &reply.embeds[0].description;
+        assert!(
+            description.ends_with("patient.…"),
+            "{}",
+            &description[description.len() - 80..]
+        );
+        assert!(reply.more);
+        insta::assert_json_snapshot!(reply);
+        let more = discord_more(&answer(hits), 3);
+        within_limits(&more).unwrap();
+        assert_eq!(more.embeds.len(), DISCORD_MORE_PAGE);
+    }
+
+    proptest! {
+        // Whatever the corpus holds, a reply keeps Discord's limits.
+        #[test]
+        fn replies_keep_discord_limits(texts in proptest::collection::vec("\\PC{0,3000}", 1..12), section in "\\PC{0,400}") {
+            let hits: Vec<Hit> = texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let words: Vec<&str> = t.split_whitespace().take(2).collect();
+                    hit(i + 1, t, &section, &words)
+                })
+                .collect();
+            let a = answer(hits);
+            prop_assert!(within_limits(&discord_reply(&a)).is_ok());
+            prop_assert!(within_limits(&discord_more(&a, 3)).is_ok());
+        }
+    }
 }
