@@ -29,6 +29,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     pub body: Value,
     pub status: u16,
+    /// When the request arrived.
+    pub at: Instant,
 }
 
 impl Request {
@@ -303,6 +305,7 @@ async fn serve_http(stream: TcpStream, state: Arc<State>) {
             headers,
             body,
             status,
+            at: Instant::now(),
         });
         let text = match &reply {
             Some(v) => v.to_string(),
