@@ -308,9 +308,27 @@ pub struct Index {
 impl Index {
     /// Opens the current generation.
     pub fn open(index_dir: &Path) -> Result<Index, Error> {
-        let generation = current_generation(index_dir)
-            .ok_or_else(|| Error::bad_index(index_dir, "no current generation"))?;
-        let gen_dir = index_dir.join(&generation);
+        // A rebuild in another process may switch generations and remove the
+        // one just read from CURRENT; then the new one is the one to open.
+        let mut attempts = 0;
+        loop {
+            let generation = current_generation(index_dir)
+                .ok_or_else(|| Error::bad_index(index_dir, "no current generation"))?;
+            match Self::open_generation(index_dir, &generation) {
+                Err(e)
+                    if attempts < 3
+                        && current_generation(index_dir).as_ref() != Some(&generation) =>
+                {
+                    tracing::debug!(error = %e, "the index changed while opening it; trying again");
+                    attempts += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn open_generation(index_dir: &Path, generation: &str) -> Result<Index, Error> {
+        let gen_dir = index_dir.join(generation);
         let manifest: Manifest = read_json(&gen_dir.join(MANIFEST))?;
         if manifest.schema_version != SCHEMA_VERSION {
             return Err(Error::bad_index(
