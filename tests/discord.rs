@@ -617,3 +617,21 @@ fn serve_without_a_token_says_how_to_get_one() {
         .code(2)
         .stderr(predicates::str::contains("DISCORD_TOKEN is not set"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_gateway_connection_is_resumed_and_questions_still_answered() {
+    let bot = start_bot(test_config(), None).await;
+    bot.ask("what is exon skipping").await;
+    bot.fake.disconnect_all();
+    bot.fake
+        .wait_for("the bot to resume", Duration::from_secs(20), |f| {
+            f.state.resumes.load(std::sync::atomic::Ordering::SeqCst) > 0
+        })
+        .await;
+    let answer = bot.ask("how are AAV vectors delivered?").await;
+    assert!(first_embed(&answer)["footer"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("corpus/gene-therapy.md:"));
+    bot.finish().await;
+}

@@ -63,6 +63,8 @@ pub struct State {
     sessions: Mutex<Vec<Arc<Session>>>,
     failures: Mutex<VecDeque<Failure>>,
     pub closed_cleanly: AtomicUsize,
+    /// RESUME frames received (a reconnect after a dropped connection).
+    pub resumes: AtomicUsize,
     ws_url: Mutex<String>,
     next_id: AtomicU64,
 }
@@ -165,7 +167,20 @@ impl FakeDiscord {
             .expect("session gone");
     }
 
-    /// The requests the bot made since `from` whose path contains `part`.
+    /// Drops every gateway connection the way a network failure would (close code 4000).
+    pub fn disconnect_all(&self) {
+        use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+        use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+        for session in self.state.sessions.lock().unwrap().iter() {
+            let frame = CloseFrame {
+                code: CloseCode::Library(4000),
+                reason: "test disconnect".into(),
+            };
+            let _ = session.tx.send(WsMessage::Close(Some(frame)));
+        }
+    }
+
+    /// The requests the bot made whose path contains `part`.
     pub fn sent(&self, method: &str, part: &str) -> Vec<Request> {
         self.requests()
             .into_iter()
@@ -461,9 +476,23 @@ async fn serve_gateway(stream: TcpStream, state: Arc<State>) {
                         let _ = tx.send(WsMessage::Text(json!({"op": 11}).to_string()));
                     }
                     Some(6) => {
+                        // Our session ids are "session-<shard>".
+                        let shard = frame["d"]["session_id"]
+                            .as_str()
+                            .and_then(|s| s.strip_prefix("session-"))
+                            .and_then(|s| s.parse().ok())
+                            .unwrap_or(0);
+                        let seq = frame["d"]["seq"].as_u64().unwrap_or(1) + 1;
                         let _ = tx.send(WsMessage::Text(
-                            json!({"op": 0, "s": 2, "t": "RESUMED", "d": {}}).to_string(),
+                            json!({"op": 0, "s": seq, "t": "RESUMED", "d": {}}).to_string(),
                         ));
+                        let session = Arc::new(Session {
+                            shard,
+                            tx: tx.clone(),
+                            seq: AtomicU64::new(seq),
+                        });
+                        state.sessions.lock().unwrap().push(session);
+                        state.resumes.fetch_add(1, Ordering::SeqCst);
                     }
                     _ => {}
                 }

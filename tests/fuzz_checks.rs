@@ -1,0 +1,40 @@
+//! What the fuzzer (`examples/fuzz.rs`) checks for each input; the regression
+//! test replays saved crash inputs through the same checks.
+
+#![allow(dead_code)]
+
+use citebot::search::Engine;
+use citebot::{corpus, passages};
+
+/// The checks for one input; panics on a bug.
+pub fn check_question(engine: &Engine, input: &[u8]) {
+    let text = String::from_utf8_lossy(input);
+    let answer = engine
+        .ask(&text, 5)
+        .expect("search never fails on a good index");
+    for hit in &answer.hits {
+        assert!(hit.passage.text.get(hit.best_sentence.clone()).is_some());
+        for r in &hit.highlights {
+            assert!(hit.passage.text.get(r.clone()).is_some());
+        }
+    }
+    let reply = citebot::render::discord_reply(&answer);
+    citebot::render::within_limits(&reply).expect("Discord limits");
+}
+
+pub fn check_corpus(input: &[u8]) {
+    let text = String::from_utf8_lossy(input);
+    for path in ["fuzz.md", "fuzz.txt"] {
+        let doc = corpus::parse(path, &text);
+        let split = passages::split(&doc);
+        let words =
+            |texts: Vec<&str>| -> usize { texts.iter().map(|t| passages::word_count(t)).sum() };
+        let in_blocks = words(doc.blocks.iter().map(|b| b.text.as_str()).collect());
+        let in_passages = words(split.iter().map(|p| p.text.as_str()).collect());
+        assert_eq!(in_blocks, in_passages, "words lost or duplicated");
+        for p in &split {
+            assert!(passages::word_count(&p.text) <= passages::MAX_WORDS);
+            assert!(p.citation.lines[0] <= p.citation.lines[1]);
+        }
+    }
+}
