@@ -378,7 +378,11 @@ fn marked_up(hit: &Hit, max: usize) -> String {
 /// A passage in a few lines, for the fields under the best one.
 fn short_field(hit: &Hit) -> (String, String) {
     let name = cut(
-        &format!("{}. {}", hit.rank, hit.passage.citation.section),
+        &format!(
+            "{}. {}",
+            hit.rank,
+            escape_markdown(&hit.passage.citation.section)
+        ),
         limits::FIELD_NAME,
     );
     let where_ = format!(
@@ -464,7 +468,11 @@ pub fn discord_more(answer: &Answer, from: usize) -> Reply {
         .take(DISCORD_MORE_PAGE)
         .map(|hit| Embed {
             title: cut(
-                &format!("{}. {}", hit.rank, hit.passage.citation.section),
+                &format!(
+                    "{}. {}",
+                    hit.rank,
+                    escape_markdown(&hit.passage.citation.section)
+                ),
                 limits::TITLE,
             ),
             description: marked_up(hit, 1200),
