@@ -2,7 +2,7 @@
 //! flight; prints p50/p99 from injection to the answer arriving at the fake,
 //! and how many never arrived. Run with `cargo bench --bench discord_load`.
 
-#[path = "../tests/common.rs"]
+#[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "../tests/fake_discord/mod.rs"]
 mod fake_discord;

@@ -19,7 +19,7 @@ use citebot::config::SearchConfig;
 use citebot::index::{self, Index};
 use citebot::search::Engine;
 
-#[path = "../tests/fuzz_checks.rs"]
+#[path = "../tests/fuzz_checks/mod.rs"]
 mod fuzz_checks;
 use fuzz_checks::{check_corpus, check_question};
 
