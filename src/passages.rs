@@ -161,7 +161,7 @@ fn cut_long(text: &str) -> Vec<String> {
         return vec![text.to_string()];
     }
     let mut pieces: Vec<&str> = Vec::new();
-    for sentence in text.split_sentence_bounds() {
+    for sentence in sentences_between_words(text) {
         if word_count(sentence) > MAX_WORDS {
             pieces.extend(word_chunks(sentence, MAX_WORDS));
         } else {
@@ -186,6 +186,24 @@ fn cut_long(text: &str) -> Vec<String> {
     }
     if !current.trim().is_empty() {
         out.push(current.trim().to_string());
+    }
+    out
+}
+
+/// Sentences, joined back where a sentence boundary falls inside a word
+/// ("vectors.ⴱdiac" is one word to the word splitter but two sentences), so a
+/// cut between sentences never splits a word.
+fn sentences_between_words(text: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    let mut start = 0;
+    for (offset, _) in text.split_sentence_bound_indices() {
+        if offset > start && text[..offset].ends_with(char::is_whitespace) {
+            out.push(&text[start..offset]);
+            start = offset;
+        }
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
     }
     out
 }
@@ -231,6 +249,15 @@ mod tests {
         );
         assert_eq!(p[0].citation.lines, [3, 6]);
         assert_eq!(p[0].citation.section, "S");
+    }
+
+    #[test]
+    fn a_cut_never_falls_inside_a_word() {
+        // Found by the fuzzer: a sentence boundary inside "vectors.ⴱdiac".
+        let text = format!("{}end vectors.ⴱdiac tropism {}.", "word ".repeat(60), "word ".repeat(60));
+        let parts = cut_long(&text);
+        let words = |t: &str| t.unicode_words().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(words(&text), parts.iter().flat_map(|p| words(p)).collect::<Vec<_>>());
     }
 
     #[test]
