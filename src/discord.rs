@@ -12,10 +12,10 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use serenity::all::{
-    ButtonStyle, Client, ClientBuilder, Command, CommandDataOptionValue, CommandInteraction,
-    CommandOptionType, ComponentInteraction, Context, CreateActionRow, CreateAllowedMentions,
-    CreateButton, CreateCommand, CreateCommandOption, CreateEmbed, CreateEmbedFooter,
-    CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage,
+    ButtonStyle, ChannelId, Client, ClientBuilder, Command, CommandDataOptionValue,
+    CommandInteraction, CommandOptionType, ComponentInteraction, Context, CreateActionRow,
+    CreateAllowedMentions, CreateButton, CreateCommand, CreateCommandOption, CreateEmbed,
+    CreateEmbedFooter, CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage,
     EditInteractionResponse, EventHandler, GatewayIntents, GuildId, HttpBuilder, Interaction,
     Message, Ready, UserId,
 };
@@ -254,6 +254,36 @@ where
     }
 }
 
+/// The one log line per question.
+fn log_question(
+    via: &str,
+    guild: Option<GuildId>,
+    channel: ChannelId,
+    started: Instant,
+    answered: bool,
+    error: Option<serenity::Error>,
+) {
+    info!(
+        via,
+        guild = guild.map(|g| g.get()),
+        channel = channel.get(),
+        latency_ms = started.elapsed().as_millis() as u64,
+        answered,
+        delivered = error.is_none(),
+        "question"
+    );
+    if let Some(e) = error {
+        warn!(error = %e, "could not deliver the answer");
+    }
+}
+
+fn cooldown_notice(wait: Duration) -> String {
+    format!(
+        "One question at a time, please: you can ask again in {:.0} s.",
+        wait.as_secs_f32().ceil()
+    )
+}
+
 fn ask_command() -> CreateCommand {
     CreateCommand::new("ask")
         .description("Ask a question about the article; get the passage that answers it, cited")
@@ -295,10 +325,7 @@ impl Handler {
         }
         if let Some(wait) = self.shared.cooldown(command.user.id) {
             let message = CreateInteractionResponseMessage::new()
-                .content(format!(
-                    "One question at a time, please: you can ask again in {:.0} s.",
-                    wait.as_secs_f32().ceil()
-                ))
+                .content(cooldown_notice(wait))
                 .ephemeral(true)
                 .allowed_mentions(no_pings());
             let response = CreateInteractionResponse::Message(message);
@@ -336,18 +363,14 @@ impl Handler {
             command.edit_response(&ctx.http, edit.clone())
         })
         .await;
-        info!(
-            via = "slash",
-            guild = command.guild_id.map(|g| g.get()),
-            channel = command.channel_id.get(),
-            latency_ms = started.elapsed().as_millis() as u64,
+        log_question(
+            "slash",
+            command.guild_id,
+            command.channel_id,
+            started,
             answered,
-            delivered = sent.is_ok(),
-            "question"
+            sent.err(),
         );
-        if let Err(e) = sent {
-            warn!(error = %e, "could not deliver the answer");
-        }
     }
 
     async fn on_more(&self, ctx: &Context, component: &ComponentInteraction) {
@@ -481,10 +504,7 @@ impl EventHandler for Handler {
         let question = mention_question(&msg.content, bot.get());
         let (reply, answered) = if let Some(wait) = self.shared.cooldown(msg.author.id) {
             let notice = Reply {
-                content: format!(
-                    "One question at a time, please: you can ask again in {:.0} s.",
-                    wait.as_secs_f32().ceil()
-                ),
+                content: cooldown_notice(wait),
                 embeds: Vec::new(),
                 more: false,
             };
@@ -516,18 +536,14 @@ impl EventHandler for Handler {
             msg.channel_id.send_message(&ctx.http, message.clone())
         })
         .await;
-        info!(
-            via = "mention",
-            guild = msg.guild_id.map(|g| g.get()),
-            channel = msg.channel_id.get(),
-            latency_ms = started.elapsed().as_millis() as u64,
+        log_question(
+            "mention",
+            msg.guild_id,
+            msg.channel_id,
+            started,
             answered,
-            delivered = sent.is_ok(),
-            "question"
+            sent.err(),
         );
-        if let Err(e) = sent {
-            warn!(error = %e, "could not deliver the answer");
-        }
     }
 }
 

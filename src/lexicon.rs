@@ -2,6 +2,7 @@
 //! the corpus itself ("adeno-associated virus (or AAV)") and the maintainers'
 //! synonym file (`corpus/synonyms.csv`, one group of equivalents a line).
 
+use std::ops::Range;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -90,15 +91,15 @@ impl Lexicon {
         }
     }
 
-    /// Wordings equivalent to some run of `stems`, excluding those already present.
-    pub fn expansions(&self, stems: &[String]) -> Vec<&Wording> {
-        let mut out: Vec<&Wording> = Vec::new();
+    /// For each wording found as a run in `stems`: where it stands, and the
+    /// wordings that mean the same.
+    pub fn expansions<'a>(&'a self, stems: &[String]) -> Vec<(Range<usize>, Vec<&'a Wording>)> {
+        let mut out = Vec::new();
         for group in &self.groups {
-            if group.iter().any(|w| contains_run(stems, w)) {
-                for w in group {
-                    if !contains_run(stems, w) && !out.contains(&w) {
-                        out.push(w);
-                    }
+            for wording in group {
+                if let Some(start) = find_run(stems, wording) {
+                    let others = group.iter().filter(|w| *w != wording).collect();
+                    out.push((start..start + wording.len(), others));
                 }
             }
         }
@@ -106,8 +107,11 @@ impl Lexicon {
     }
 }
 
-fn contains_run(haystack: &[String], needle: &[String]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+fn find_run(haystack: &[String], needle: &[String]) -> Option<usize> {
+    if needle.is_empty() || needle.len() > haystack.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// "AAV", "siRNA", "ADA-SCID", "CAR": two or more capitals, no spaces, short.
@@ -206,11 +210,14 @@ mod tests {
         lex.mine_acronyms("adeno-associated virus (or AAV)");
         assert_eq!(
             lex.expansions(&s(&["price", "of", "aav"])),
-            vec![&s(&["cost"]), &s(&["adeno", "associ", "virus"])]
+            vec![
+                (0..1, vec![&s(&["cost"])]),
+                (2..3, vec![&s(&["adeno", "associ", "virus"])])
+            ]
         );
         assert_eq!(
             lex.expansions(&s(&["adeno", "associ", "virus"])),
-            vec![&s(&["aav"])]
+            vec![(0..3, vec![&s(&["aav"])])]
         );
     }
 

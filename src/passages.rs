@@ -254,10 +254,17 @@ mod tests {
     #[test]
     fn a_cut_never_falls_inside_a_word() {
         // Found by the fuzzer: a sentence boundary inside "vectors.ⴱdiac".
-        let text = format!("{}end vectors.ⴱdiac tropism {}.", "word ".repeat(60), "word ".repeat(60));
+        let text = format!(
+            "{}end vectors.ⴱdiac tropism {}.",
+            "word ".repeat(60),
+            "word ".repeat(60)
+        );
         let parts = cut_long(&text);
         let words = |t: &str| t.unicode_words().map(str::to_string).collect::<Vec<_>>();
-        assert_eq!(words(&text), parts.iter().flat_map(|p| words(p)).collect::<Vec<_>>());
+        assert_eq!(
+            words(&text),
+            parts.iter().flat_map(|p| words(p)).collect::<Vec<_>>()
+        );
     }
 
     #[test]

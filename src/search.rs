@@ -284,29 +284,21 @@ impl Engine {
 
         // Synonyms and acronyms, both ways, attached to the words they replace.
         let stems: Vec<String> = run.iter().map(|(s, _)| s.clone()).collect();
-        for group in &self.index.lexicon.groups {
-            for wording in group {
-                let Some(start) = find_run(&stems, wording) else {
-                    continue;
-                };
-                let owners: Vec<usize> = run[start..start + wording.len()]
-                    .iter()
-                    .map(|(_, c)| *c)
-                    .collect();
-                for other in group.iter().filter(|w| *w != wording) {
-                    for stem in other {
-                        for &c in &owners {
-                            concepts[c].add(stem, self.config.expansion_weight);
-                        }
+        for (at, others) in self.index.lexicon.expansions(&stems) {
+            let owners: Vec<usize> = run[at].iter().map(|(_, c)| *c).collect();
+            for other in others {
+                for stem in other {
+                    for &c in &owners {
+                        concepts[c].add(stem, self.config.expansion_weight);
                     }
-                    let known = other
-                        .iter()
-                        .all(|s| self.doc_freq(searcher, s).unwrap_or(0) > 0);
-                    if known {
-                        for &c in &owners {
-                            let concept = &mut concepts[c];
-                            concept.known = concept.known.max(self.config.expansion_weight);
-                        }
+                }
+                let known = other
+                    .iter()
+                    .all(|s| self.doc_freq(searcher, s).unwrap_or(0) > 0);
+                if known {
+                    for &c in &owners {
+                        let concept = &mut concepts[c];
+                        concept.known = concept.known.max(self.config.expansion_weight);
                     }
                 }
             }
@@ -562,13 +554,6 @@ fn is_greeting(tokens: &[Token]) -> bool {
         && words
             .iter()
             .all(|w| GREETINGS.contains(w) || analysis::is_stop_word(w))
-}
-
-fn find_run(haystack: &[String], needle: &[String]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > haystack.len() {
-        return None;
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Optimal string alignment distance (adjacent swaps cost one), stopping early past `limit`.

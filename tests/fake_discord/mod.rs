@@ -392,17 +392,7 @@ fn respond(state: &State, method: &str, path: &str, body: &Value) -> (u16, Optio
         ("POST", p) if p.starts_with("/api/v10/interactions/") && p.ends_with("/callback") => {
             (204, None)
         }
-        ("PATCH", p) if p.starts_with("/api/v10/webhooks/") => (
-            200,
-            Some(message_json(
-                &id,
-                CHANNEL_ID,
-                bot_user(),
-                body["content"].as_str().unwrap_or(""),
-                &[],
-            )),
-        ),
-        ("POST", p) if p.starts_with("/api/v10/webhooks/") => (
+        ("PATCH" | "POST", p) if p.starts_with("/api/v10/webhooks/") => (
             200,
             Some(message_json(
                 &id,
