@@ -20,6 +20,8 @@ pub struct SearchConfig {
     pub weight_coverage: f32,
     /// Weight of question word pairs found next to each other in the passage.
     pub weight_proximity: f32,
+    /// Bonus, for "what is X", for a passage with a sentence that opens "X is …" or "X consists of …".
+    pub weight_definition: f32,
     /// Weight given to a typo correction relative to the word as typed.
     pub fuzzy_weight: f32,
     /// Weight given to a synonym or acronym expansion.
@@ -38,6 +40,7 @@ impl Default for SearchConfig {
             weight_bm25: 1.0,
             weight_coverage: 1.0,
             weight_proximity: 0.1,
+            weight_definition: 0.5,
             fuzzy_weight: 0.8,
             expansion_weight: 0.6,
             min_known_share: 0.45,

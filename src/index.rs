@@ -22,7 +22,7 @@ use crate::passages::{self, Citation, Passage};
 use crate::Error;
 
 /// Bumped whenever analysis or the schema changes, so old indexes rebuild themselves.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 const CURRENT: &str = "CURRENT";
 const MANIFEST: &str = "manifest.json";

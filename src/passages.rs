@@ -78,7 +78,9 @@ impl<'a> Group<'a> {
         let mut out = String::new();
         for block in &self.blocks {
             if !out.is_empty() {
-                out.push_str(if block.kind == BlockKind::ListItem {
+                // A line break keeps an unpunctuated line (a subtitle, a lead-in) its own sentence.
+                let ends_sentence = out.trim_end().ends_with(['.', '!', '?', ';', ':', '…']);
+                out.push_str(if block.kind == BlockKind::ListItem || !ends_sentence {
                     "\n"
                 } else {
                     " "

@@ -178,7 +178,8 @@ impl Engine {
         // question is about something else, however well the rest matches.
         let unknown_name = concepts.iter().any(|c| c.capitalized && c.known == 0.0);
 
-        answer.hits = self.rank(&searcher, &concepts, top.max(1))?;
+        let subject = definition_subject(read, &tokens, &concepts);
+        answer.hits = self.rank(&searcher, &concepts, subject.as_deref(), top.max(1))?;
         answer.hints = closest_sections(&answer.hits, 3);
         let top_coverage = answer.hits.first().map_or(0.0, |h| h.coverage);
         if !unknown_name
@@ -350,6 +351,7 @@ impl Engine {
         &self,
         searcher: &Searcher,
         concepts: &[Concept],
+        subject: Option<&[String]>,
         top: usize,
     ) -> Result<Vec<Hit>, Error> {
         let fields = self.index.fields;
@@ -382,9 +384,12 @@ impl Engine {
             let passage = self.index.passage(&doc);
             let features = Features::of(&passage, concepts, total_idf);
             let c = &self.config;
-            let score = c.weight_bm25 * bm25 / best_bm25
+            let mut score = c.weight_bm25 * bm25 / best_bm25
                 + c.weight_coverage * features.coverage
                 + c.weight_proximity * features.proximity;
+            if subject.is_some_and(|subject| defines(&passage.text, subject)) {
+                score += c.weight_definition;
+            }
             hits.push(Hit {
                 rank: 0,
                 score,
@@ -542,6 +547,48 @@ fn closest_sections(hits: &[Hit], n: usize) -> Vec<String> {
         }
     }
     out
+}
+
+/// For "what is X" / "what are X" / "define X": the stems of X.
+fn definition_subject(read: &str, tokens: &[Token], concepts: &[Concept]) -> Option<Vec<String>> {
+    let words: Vec<&str> = tokens
+        .iter()
+        .filter(|t| !t.derived)
+        .map(|t| t.word.as_str())
+        .collect();
+    let lowered = read.trim_start().to_lowercase().replace('’', "'");
+    let asks = match words.as_slice() {
+        ["what", "is" | "are", ..] => true,
+        ["define" | "definition" | "meaning", ..] => true,
+        ["what", ..] => lowered.starts_with("what's") || lowered.starts_with("whats"),
+        _ => false,
+    };
+    let subject: Vec<String> = concepts
+        .iter()
+        .filter_map(|c| c.alternatives.first().map(|(stem, _)| stem.clone()))
+        .collect();
+    (asks && !subject.is_empty() && subject.len() <= 4).then_some(subject)
+}
+
+/// Stems of verbs that open a definition: "X is", "X consists of", "X refers to".
+const DEFINING_VERBS: &[&str] = &[
+    "is", "are", "consist", "involv", "refer", "mean", "call", "describ",
+];
+
+/// Whether a sentence of `text` starts with `subject` (after an article) followed by a defining verb.
+fn defines(text: &str, subject: &[String]) -> bool {
+    sentences(text).iter().any(|(_, sentence)| {
+        let stems: Vec<String> = analysis::tokens(sentence)
+            .into_iter()
+            .filter(|t| !t.derived)
+            .map(|t| t.stem)
+            .skip_while(|s| matches!(s.as_str(), "the" | "a" | "an" | "•"))
+            .take(subject.len() + 1)
+            .collect();
+        stems.len() == subject.len() + 1
+            && stems[..subject.len()] == *subject
+            && DEFINING_VERBS.contains(&stems[subject.len()].as_str())
+    })
 }
 
 fn is_greeting(tokens: &[Token]) -> bool {

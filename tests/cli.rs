@@ -244,3 +244,19 @@ fn not_covered_snapshot() {
         .clone();
     insta::assert_snapshot!(String::from_utf8(out).unwrap());
 }
+
+#[test]
+fn a_what_is_question_prefers_the_sentence_that_defines_it() {
+    // The README's first command: a definition ("X consists of …") beats passages that only mention X.
+    let dir = workspace();
+    let out = citebot(dir.path())
+        .args(["ask", "--json", "What is gene therapy?"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let answer: Value = serde_json::from_slice(&out).unwrap();
+    let best = answer["passages"][0]["best_sentence"].as_str().unwrap();
+    assert!(best.starts_with("Gene therapy consists of"), "{best}");
+}
