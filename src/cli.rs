@@ -214,13 +214,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         } => {
             let questions = crate::eval::load(&file)?;
             let engine = open_engine(&paths, &config)?;
-            let mut report = crate::eval::run(&engine, &questions)?;
-            if top < 10 {
-                // Re-score with the shorter list, so Hit@k never looks past k.
-                for o in &mut report.outcomes {
-                    o.rank = o.rank.filter(|r| *r <= top);
-                }
-            }
+            let report = crate::eval::run(&engine, &questions, top)?;
             write_out(&report.table(misses))?;
             Ok(ExitCode::SUCCESS)
         }

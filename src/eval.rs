@@ -121,10 +121,11 @@ pub struct Report {
     pub top_words: Vec<usize>,
 }
 
-pub fn run(engine: &Engine, questions: &[Question]) -> Result<Report, EvalError> {
+/// Runs every question, looking at the first `top` passages of each (10 for MRR@10).
+pub fn run(engine: &Engine, questions: &[Question], top: usize) -> Result<Report, EvalError> {
     let mut report = Report::default();
     for q in questions {
-        let answer = engine.ask(&q.question, 10)?;
+        let answer = engine.ask(&q.question, top.max(1))?;
         let kind = q.kind.clone().unwrap_or_else(|| "faq".to_string());
         let rank = answer.hits.iter().position(|hit| {
             let text = hit.passage.text.to_lowercase();

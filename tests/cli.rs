@@ -260,3 +260,41 @@ fn a_what_is_question_prefers_the_sentence_that_defines_it() {
     let best = answer["passages"][0]["best_sentence"].as_str().unwrap();
     assert!(best.starts_with("Gene therapy consists of"), "{best}");
 }
+
+#[test]
+fn eval_top_limits_the_passages_counted() {
+    // Regression: `--top 1` used to be applied after the figures were counted, changing nothing.
+    let dir = workspace();
+    let questions = dir.path().join("q.jsonl");
+    fs::write(
+        &questions,
+        r#"{"id":"t1","question":"how are AAV vectors delivered?","answers":["adeno-associated virus (or AAV)"],"answerable":true}"#,
+    )
+    .unwrap();
+    let all_line = |top: &str| {
+        let out = citebot(dir.path())
+            .args(["eval", "q.jsonl", "--top", top])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    // The AAV passage ranks second: inside the top 3, outside the top 1.
+    assert!(
+        all_line("3").contains("0.000  1.000  1.000"),
+        "{}",
+        all_line("3")
+    );
+    assert!(
+        all_line("1").contains("0.000  0.000  0.000"),
+        "{}",
+        all_line("1")
+    );
+}

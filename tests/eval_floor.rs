@@ -20,7 +20,7 @@ fn dev_questions_stay_at_or_above_the_measured_floor() {
     let questions = eval::load(&common::repo_file("../shared/eval/dev-questions.jsonl"))
         .expect("the dev questions in ../shared/eval are needed");
     assert_eq!(questions.len(), 100);
-    let report = eval::run(&engine, &questions).expect("eval");
+    let report = eval::run(&engine, &questions, 10).expect("eval");
     let all = &report.overall;
     println!("{}", report.table(true));
 
