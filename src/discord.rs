@@ -578,7 +578,7 @@ async fn watch(shared: Arc<Shared>, poll: Duration, mut stop: tokio::sync::watch
             continue;
         };
         let changed = matches!(
-            index::staleness(&shared.corpus, &manifest),
+            index::staleness_of(&stamps, &manifest),
             Ok(index::Staleness::Changed(_))
         );
         if !changed || failed.as_ref() == Some(&stamps) {

@@ -430,7 +430,11 @@ pub enum Staleness {
 /// Compares the corpus on disk with what the index was built from: sizes and
 /// times first, content hashes only when those differ.
 pub fn staleness(corpus_dir: &Path, manifest: &Manifest) -> Result<Staleness, Error> {
-    let now = corpus::quick_stamps(corpus_dir)?;
+    staleness_of(&corpus::quick_stamps(corpus_dir)?, manifest)
+}
+
+/// [`staleness`] for stamps the caller has already read with [`corpus::quick_stamps`].
+pub fn staleness_of(now: &[(PathBuf, FileStamp)], manifest: &Manifest) -> Result<Staleness, Error> {
     let built = &manifest.files;
     let paths_now: Vec<&str> = now.iter().map(|(_, s)| s.path.as_str()).collect();
     let paths_built: Vec<&str> = built.iter().map(|s| s.path.as_str()).collect();
