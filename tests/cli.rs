@@ -5,7 +5,7 @@ mod common;
 
 use std::fs;
 
-use common::{citebot, workspace};
+use common::{citebot, stdout_of, workspace};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -78,16 +78,10 @@ fn a_new_corpus_file_is_noticed_too() {
 #[test]
 fn json_has_the_documented_shape() {
     let dir = workspace();
-    let out = citebot(dir.path())
-        .args([
-            "ask", "--json", "--top", "2", "what", "is", "exon", "skipping",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let out = stdout_of(citebot(dir.path()).args([
+        "ask", "--json", "--top", "2", "what", "is", "exon", "skipping",
+    ]));
+    let text = out;
     assert_eq!(text.lines().count(), 1, "one object a line");
     let answer: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(answer["question"], "what is exon skipping");
@@ -116,16 +110,12 @@ fn batch_mode_answers_each_line_in_order() {
     let dir = workspace();
     let mut input = b"what is gene therapy?\n\nhow are AAV vectors delivered?\n".to_vec();
     input.extend_from_slice(b"bad \xff\xfe line\nhi bot\n");
-    let out = citebot(dir.path())
-        .args(["ask", "--json"])
-        .write_stdin(input)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let lines: Vec<Value> = String::from_utf8(out)
-        .unwrap()
+    let out = stdout_of(
+        citebot(dir.path())
+            .args(["ask", "--json"])
+            .write_stdin(input),
+    );
+    let lines: Vec<Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -141,15 +131,12 @@ fn batch_mode_answers_each_line_in_order() {
 #[test]
 fn batch_mode_without_json_prints_one_line_per_question() {
     let dir = workspace();
-    let out = citebot(dir.path())
-        .arg("ask")
-        .write_stdin("what is exon skipping\nblorptastic zzqx\n")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let out = stdout_of(
+        citebot(dir.path())
+            .arg("ask")
+            .write_stdin("what is exon skipping\nblorptastic zzqx\n"),
+    );
+    let text = out;
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[0].contains("corpus/gene-therapy.md:"));
@@ -222,41 +209,28 @@ fn a_non_utf8_corpus_file_is_named_and_the_old_index_answers() {
 #[test]
 fn text_answer_snapshot() {
     let dir = workspace();
-    let out = citebot(dir.path())
-        .args(["ask", "--top", "2", "how are AAV vectors delivered?"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    let out = stdout_of(citebot(dir.path()).args([
+        "ask",
+        "--top",
+        "2",
+        "how are AAV vectors delivered?",
+    ]));
+    insta::assert_snapshot!(out);
 }
 
 #[test]
 fn not_covered_snapshot() {
     let dir = workspace();
-    let out = citebot(dir.path())
-        .args(["ask", "blorptastic zzqx frobnication"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    let out = stdout_of(citebot(dir.path()).args(["ask", "blorptastic zzqx frobnication"]));
+    insta::assert_snapshot!(out);
 }
 
 #[test]
 fn a_what_is_question_prefers_the_sentence_that_defines_it() {
     // The README's first command: a definition ("X consists of …") beats passages that only mention X.
     let dir = workspace();
-    let out = citebot(dir.path())
-        .args(["ask", "--json", "What is gene therapy?"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let answer: Value = serde_json::from_slice(&out).unwrap();
+    let out = stdout_of(citebot(dir.path()).args(["ask", "--json", "What is gene therapy?"]));
+    let answer: Value = serde_json::from_str(&out).unwrap();
     let best = answer["passages"][0]["best_sentence"].as_str().unwrap();
     assert!(best.starts_with("Gene therapy consists of"), "{best}");
 }
@@ -272,19 +246,8 @@ fn eval_top_limits_the_passages_counted() {
     )
     .unwrap();
     let all_line = |top: &str| {
-        let out = citebot(dir.path())
-            .args(["eval", "q.jsonl", "--top", top])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        String::from_utf8(out)
-            .unwrap()
-            .lines()
-            .nth(1)
-            .unwrap()
-            .to_string()
+        let out = stdout_of(citebot(dir.path()).args(["eval", "q.jsonl", "--top", top]));
+        out.lines().nth(1).unwrap().to_string()
     };
     // The AAV passage ranks second: inside the top 3, outside the top 1.
     assert!(

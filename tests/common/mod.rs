@@ -43,3 +43,9 @@ pub fn citebot(dir: &Path) -> Command {
         .env("NO_COLOR", "1");
     cmd
 }
+
+/// Runs `cmd`, expects success, and returns its standard output.
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.assert().success().get_output().stdout.clone();
+    String::from_utf8(out).expect("UTF-8 output")
+}
