@@ -2,6 +2,7 @@
 //! folded words and English stems, so a question and a passage always meet on
 //! the same terms. tantivy sees it through [`CitebotTokenizer`].
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use frostem::{Algorithm, Stemmer};
@@ -133,6 +134,237 @@ pub fn fold(segment: &str) -> String {
         .or_else(|| lowered.strip_suffix('\''))
         .unwrap_or(&lowered);
     trimmed.chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+/// Sentences with their byte offsets; list lines count as sentences too.
+pub fn sentences(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        for (offset, sentence) in line.split_sentence_bound_indices() {
+            if sentence.trim().is_empty() {
+                continue;
+            }
+            out.push((line_start + offset, sentence));
+        }
+        line_start += line.len();
+    }
+    out
+}
+
+/// A passage analysed once, at index time, and stored beside it: answering a
+/// question then never re-runs segmentation and stemming over the candidates.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Analysed {
+    /// Distinct (word, stem) pairs of the text, in order of first appearance.
+    pub forms: Vec<(String, String)>,
+    /// [`term_key`] of each form's stem, so matching a question compares numbers.
+    pub stem_keys: Vec<u64>,
+    pub tokens: Vec<Span>,
+    /// Byte ranges of the sentences and list lines, without surrounding space.
+    pub sentences: Vec<Range<usize>>,
+}
+
+/// A token of an [`Analysed`] text; `form` indexes `Analysed::forms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub position: u32,
+    pub form: usize,
+    pub derived: bool,
+}
+
+impl Analysed {
+    pub fn of(text: &str) -> Analysed {
+        Self::from_tokens(text, &tokens(text))
+    }
+
+    /// For callers that already hold `tokens(text)`.
+    pub fn from_tokens(text: &str, tokens: &[Token]) -> Analysed {
+        let mut forms: Vec<(String, String)> = Vec::new();
+        let mut known: std::collections::HashMap<(&str, &str), usize> =
+            std::collections::HashMap::new();
+        let mut spans = Vec::with_capacity(tokens.len());
+        for t in tokens {
+            let form = *known
+                .entry((t.word.as_str(), t.stem.as_str()))
+                .or_insert_with(|| {
+                    forms.push((t.word.clone(), t.stem.clone()));
+                    forms.len() - 1
+                });
+            spans.push(Span {
+                start: t.start,
+                end: t.end,
+                position: t.position,
+                form,
+                derived: t.derived,
+            });
+        }
+        let sentences = sentences(text)
+            .into_iter()
+            .map(|(start, sentence)| {
+                let trimmed = sentence.trim_end();
+                let lead = trimmed.len() - trimmed.trim_start().len();
+                start + lead..start + trimmed.len()
+            })
+            .collect();
+        Analysed::new(forms, spans, sentences)
+    }
+
+    fn new(forms: Vec<(String, String)>, tokens: Vec<Span>, sentences: Vec<Range<usize>>) -> Self {
+        Analysed {
+            stem_keys: forms.iter().map(|(_, stem)| term_key(stem)).collect(),
+            forms,
+            tokens,
+            sentences,
+        }
+    }
+
+    pub fn stem(&self, span: &Span) -> &str {
+        &self.forms[span.form].1
+    }
+
+    pub fn word(&self, span: &Span) -> &str {
+        &self.forms[span.form].0
+    }
+
+    /// A compact binary form for the index's store (varints, offsets as deltas).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + self.tokens.len() * 5);
+        put(&mut out, self.forms.len());
+        for (word, stem) in &self.forms {
+            for s in [word, stem] {
+                put(&mut out, s.len());
+                out.extend_from_slice(s.as_bytes());
+            }
+        }
+        put(&mut out, self.tokens.len());
+        let (mut last_start, mut last_position) = (0, 0);
+        for t in &self.tokens {
+            // Derived forms start before the word they follow; deltas stay non-negative
+            // by storing the start relative to the previous word's start, signed by flag.
+            let back = t.start < last_start;
+            put(&mut out, t.start.abs_diff(last_start));
+            put(&mut out, t.end - t.start);
+            put(&mut out, (t.position - last_position) as usize);
+            put(&mut out, t.form);
+            out.push(u8::from(t.derived) | (u8::from(back) << 1));
+            last_start = t.start;
+            last_position = t.position;
+        }
+        put(&mut out, self.sentences.len());
+        let mut last = 0;
+        for s in &self.sentences {
+            put(&mut out, s.start - last);
+            put(&mut out, s.end - s.start);
+            last = s.start;
+        }
+        out
+    }
+
+    /// Reads [`Analysed::encode`]'s output; `None` if it is damaged or does not fit `text`.
+    pub fn decode(bytes: &[u8], text: &str) -> Option<Analysed> {
+        let mut r = Reader { bytes, at: 0 };
+        let form_count = r.number()?;
+        let mut forms = Vec::with_capacity(form_count.min(bytes.len()));
+        for _ in 0..form_count {
+            forms.push((r.string()?, r.string()?));
+        }
+        let token_count = r.number()?;
+        let mut tokens = Vec::with_capacity(token_count.min(bytes.len()));
+        let (mut last_start, mut last_position) = (0usize, 0u32);
+        for _ in 0..token_count {
+            let delta = r.number()?;
+            let len = r.number()?;
+            let position_delta = u32::try_from(r.number()?).ok()?;
+            let form = r.number()?;
+            let flags = r.byte()?;
+            let start = if flags & 2 != 0 {
+                last_start.checked_sub(delta)?
+            } else {
+                last_start.checked_add(delta)?
+            };
+            let position = last_position.checked_add(position_delta)?;
+            let end = start.checked_add(len)?;
+            if form >= forms.len() || !text.is_char_boundary(start) || end > text.len() {
+                return None;
+            }
+            if !text.is_char_boundary(end) {
+                return None;
+            }
+            tokens.push(Span {
+                start,
+                end,
+                position,
+                form,
+                derived: flags & 1 != 0,
+            });
+            last_start = start;
+            last_position = position;
+        }
+        let sentence_count = r.number()?;
+        let mut sentences = Vec::with_capacity(sentence_count.min(bytes.len()));
+        let mut last = 0usize;
+        for _ in 0..sentence_count {
+            let start = last.checked_add(r.number()?)?;
+            let end = start.checked_add(r.number()?)?;
+            if end > text.len() || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+                return None;
+            }
+            sentences.push(start..end);
+            last = start;
+        }
+        (r.at == bytes.len()).then(|| Analysed::new(forms, tokens, sentences))
+    }
+}
+
+/// FNV-1a: a cheap, stable 64-bit key for a term (equal keys are then checked as text).
+pub fn term_key(term: &str) -> u64 {
+    term.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn put(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let b = *self.bytes.get(self.at)?;
+        self.at += 1;
+        Some(b)
+    }
+
+    fn number(&mut self) -> Option<usize> {
+        let mut n = 0usize;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            n |= usize::from(b & 0x7f).checked_shl(shift)?;
+            if b & 0x80 == 0 {
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let len = self.number()?;
+        let end = self.at.checked_add(len)?;
+        let s = std::str::from_utf8(self.bytes.get(self.at..end)?).ok()?;
+        self.at = end;
+        Some(s.to_string())
+    }
 }
 
 fn stem(stemmer: &Stemmer, word: &str) -> String {
@@ -312,6 +544,38 @@ mod tests {
         for t in tokens(text) {
             assert!(text.is_char_boundary(t.start) && text.is_char_boundary(t.end));
         }
+    }
+
+    #[test]
+    fn analysed_text_round_trips_through_its_encoding() {
+        let text = "CAR-T cells, AAV9 and 65% of β-globin.\n• Leber’s item two";
+        let analysed = Analysed::of(text);
+        let decoded = Analysed::decode(&analysed.encode(), text).unwrap();
+        assert_eq!(decoded, analysed);
+        let words: Vec<&str> = analysed.tokens.iter().map(|t| analysed.word(t)).collect();
+        assert_eq!(words, self::words(text));
+        assert_eq!(
+            analysed
+                .sentences
+                .iter()
+                .map(|r| &text[r.clone()])
+                .collect::<Vec<_>>(),
+            [
+                "CAR-T cells, AAV9 and 65% of β-globin.",
+                "• Leber’s item two"
+            ]
+        );
+    }
+
+    #[test]
+    fn damaged_analysis_is_refused_not_trusted() {
+        let text = "Viral vectors deliver genes.";
+        let bytes = Analysed::of(text).encode();
+        for cut in 0..bytes.len() {
+            assert!(Analysed::decode(&bytes[..cut], text).is_none());
+        }
+        // Offsets past the end of another, shorter text.
+        assert!(Analysed::decode(&bytes, "Viral").is_none());
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub struct SearchConfig {
 impl Default for SearchConfig {
     fn default() -> Self {
         SearchConfig {
-            candidates: 40,
+            candidates: 20,
             max_question_chars: 1000,
             weight_bm25: 1.0,
             weight_coverage: 1.0,

@@ -4,25 +4,30 @@
 //! the previous one answering. A manifest in each generation records the corpus
 //! fingerprint and schema version, which decide when `ask` rebuilds.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED,
 };
-use tantivy::{doc, Index as TantivyIndex, IndexReader, ReloadPolicy, TantivyDocument};
+use tantivy::tokenizer::PreTokenizedString;
+use tantivy::{
+    doc, DocAddress, Index as TantivyIndex, IndexReader, ReloadPolicy, Searcher, TantivyDocument,
+};
 
-use crate::analysis::{CitebotTokenizer, Form};
+use crate::analysis::{self, Analysed, CitebotTokenizer, Form, Token};
 use crate::corpus::{self, BlockKind, FileStamp};
 use crate::lexicon::Lexicon;
 use crate::passages::{self, Citation, Passage};
 use crate::Error;
 
 /// Bumped whenever analysis or the schema changes, so old indexes rebuild themselves.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 const CURRENT: &str = "CURRENT";
 const MANIFEST: &str = "manifest.json";
@@ -67,6 +72,7 @@ pub(crate) struct Fields {
     line_start: Field,
     line_end: Field,
     ordinal: Field,
+    analysis: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -99,6 +105,7 @@ fn schema() -> (Schema, Fields) {
         line_start: b.add_u64_field("line_start", STORED),
         line_end: b.add_u64_field("line_end", STORED),
         ordinal: b.add_u64_field("ordinal", STORED),
+        analysis: b.add_bytes_field("analysis", STORED),
     };
     (b.build(), fields)
 }
@@ -210,9 +217,13 @@ fn write_generation(gen_dir: &Path, generation: &str, loaded: &Loaded) -> Result
             BlockKind::ListItem => "list",
             BlockKind::Caption => "caption",
         };
+        // One analysis feeds both indexed forms and the stored copy the re-ranker reads.
+        let tokens = analysis::tokens(&p.text);
+        let analysed = Analysed::from_tokens(&p.text, &tokens);
         writer.add_document(doc!(
-            f.body => p.text.as_str(),
-            f.words => p.text.as_str(),
+            f.body => pre_tokenized(&p.text, &tokens, Form::Stem),
+            f.words => pre_tokenized(&p.text, &tokens, Form::Word),
+            f.analysis => analysed.encode(),
             f.heading => p.citation.section.as_str(),
             f.text => p.text.as_str(),
             f.kind => kind,
@@ -238,6 +249,25 @@ fn write_generation(gen_dir: &Path, generation: &str, loaded: &Loaded) -> Result
     // The manifest goes last: its presence marks the generation complete.
     write_json(&gen_dir.join(MANIFEST), &manifest)?;
     Ok(manifest)
+}
+
+fn pre_tokenized(text: &str, tokens: &[Token], form: Form) -> PreTokenizedString {
+    PreTokenizedString {
+        text: text.to_string(),
+        tokens: tokens
+            .iter()
+            .map(|t| tantivy::tokenizer::Token {
+                offset_from: t.start,
+                offset_to: t.end,
+                position: t.position as usize,
+                text: match form {
+                    Form::Word => t.word.clone(),
+                    Form::Stem => t.stem.clone(),
+                },
+                position_length: 1,
+            })
+            .collect(),
+    }
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
@@ -303,6 +333,19 @@ pub struct Index {
     pub lexicon: Lexicon,
     pub(crate) fields: Fields,
     pub(crate) reader: IndexReader,
+    /// Passages already read from the store. A generation never changes, so
+    /// an entry never goes stale; the map is emptied when it grows past
+    /// [`CACHED_PASSAGES`] to bound memory on a large corpus.
+    cache: Mutex<HashMap<DocAddress, Arc<Stored>>>,
+}
+
+/// Most passages [`Index`] keeps decoded in memory.
+const CACHED_PASSAGES: usize = 8192;
+
+/// A passage as the re-ranker reads it: its text, citation and analysis.
+pub(crate) struct Stored {
+    pub passage: Passage,
+    pub analysed: Analysed,
 }
 
 impl Index {
@@ -357,6 +400,7 @@ impl Index {
             lexicon,
             fields,
             reader,
+            cache: Mutex::new(HashMap::new()),
         };
         opened.check_readable(&gen_dir)?;
         Ok(opened)
@@ -382,7 +426,35 @@ impl Index {
         Ok(())
     }
 
-    pub(crate) fn passage(&self, doc: &TantivyDocument) -> Passage {
+    /// The passage at `address`, from the cache or the store.
+    pub(crate) fn stored(
+        &self,
+        searcher: &Searcher,
+        address: DocAddress,
+    ) -> Result<Arc<Stored>, Error> {
+        // A poisoned lock only means another thread panicked mid-insert; the map is still valid.
+        let cached = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&address)
+            .cloned();
+        if let Some(stored) = cached {
+            return Ok(stored);
+        }
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let passage = self.passage(&doc);
+        let analysed = self.analysed(&doc, &passage.text);
+        let stored = Arc::new(Stored { passage, analysed });
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHED_PASSAGES {
+            cache.clear();
+        }
+        cache.insert(address, Arc::clone(&stored));
+        Ok(stored)
+    }
+
+    fn passage(&self, doc: &TantivyDocument) -> Passage {
         let f = &self.fields;
         let text = |field: Field| {
             doc.get_first(field)
@@ -412,6 +484,14 @@ impl Index {
                 lines: [number(f.line_start), number(f.line_end)],
             },
         }
+    }
+
+    /// The stored analysis of a passage's text; analysed afresh if the stored one is unusable.
+    fn analysed(&self, doc: &TantivyDocument, text: &str) -> Analysed {
+        doc.get_first(self.fields.analysis)
+            .and_then(|v| v.as_bytes())
+            .and_then(|bytes| Analysed::decode(bytes, text))
+            .unwrap_or_else(|| Analysed::of(text))
     }
 }
 
