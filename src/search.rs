@@ -406,12 +406,15 @@ impl Engine {
     }
 }
 
+/// A concept (by index) a term stands for, and how strongly.
+type ConceptWeight = (usize, f32);
+
 /// Which concepts each index term stands for, and how strongly: built once
 /// per question so a passage is matched with one lookup per distinct word.
 struct Matcher<'q> {
     concepts: &'q [Concept],
     /// Sorted by [`analysis::term_key`] of the stem, for a binary search per word.
-    terms: Vec<(u64, &'q str, Vec<(usize, f32)>)>,
+    terms: Vec<(u64, &'q str, Vec<ConceptWeight>)>,
     /// A 1024-bit Bloom filter of the keys: most words of a passage are no
     /// question term and are turned away by one bit test.
     bloom: [u64; 16],
@@ -420,7 +423,7 @@ struct Matcher<'q> {
 
 impl<'q> Matcher<'q> {
     fn new(concepts: &'q [Concept]) -> Self {
-        let mut terms: Vec<(u64, &str, Vec<(usize, f32)>)> = Vec::new();
+        let mut terms: Vec<(u64, &str, Vec<ConceptWeight>)> = Vec::new();
         for (c, concept) in concepts.iter().enumerate() {
             for (stem, weight) in &concept.alternatives {
                 match terms.iter_mut().find(|(_, s, _)| s == stem) {
