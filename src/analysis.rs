@@ -118,6 +118,18 @@ pub fn tokens(text: &str) -> Vec<Token> {
 /// Lowercases, folds accents and Greek letters, drops possessives and inner
 /// punctuation ("Leber’s" → "leber", "i.e" → "ie", "β" → "beta").
 pub fn fold(segment: &str) -> String {
+    if segment.is_ascii() {
+        // Most text: no accents or Greek to fold, so skip the Unicode decomposition.
+        let lowered = segment.to_ascii_lowercase().replace('`', "'");
+        let trimmed = lowered
+            .strip_suffix("'s")
+            .or_else(|| lowered.strip_suffix('\''))
+            .unwrap_or(&lowered);
+        return trimmed
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+    }
     let mut lowered = String::with_capacity(segment.len());
     for c in segment.nfkd() {
         if unicode_normalization::char::is_combining_mark(c) {
@@ -219,6 +231,14 @@ impl Analysed {
             tokens,
             sentences,
         }
+    }
+
+    /// Words as a reader counts them: not the extra forms, nor the "percent" read for "%".
+    pub fn word_count(&self) -> usize {
+        self.tokens
+            .iter()
+            .filter(|t| !t.derived && !(t.end - t.start == 1 && self.word(t) == "percent"))
+            .count()
     }
 
     pub fn stem(&self, span: &Span) -> &str {
@@ -371,7 +391,23 @@ fn stem(stemmer: &Stemmer, word: &str) -> String {
     if word.chars().any(|c| c.is_ascii_digit()) {
         return word.to_string();
     }
-    stemmer.stem(word).into_owned()
+    // Words repeat: a per-thread memo makes indexing a large corpus much cheaper.
+    thread_local! {
+        static STEMS: std::cell::RefCell<std::collections::HashMap<String, String>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    STEMS.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if let Some(stem) = memo.get(word) {
+            return stem.clone();
+        }
+        let stem = stemmer.stem(word).into_owned();
+        if memo.len() >= 200_000 {
+            memo.clear();
+        }
+        memo.insert(word.to_string(), stem.clone());
+        stem
+    })
 }
 
 fn is_alphabetic_word(word: &str) -> bool {
@@ -424,20 +460,9 @@ does doesnt did didnt isnt arent wasnt werent get got getting tell explain descr
 thing things kind kinds way ways really actually exactly right now like much many lot lots anything \
 something someone anyone use used using there's what's whats hows";
 
-/// Marker so tantivy and the query side can never disagree on which analysis a field used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Form {
-    /// Folded surface words, no stemming.
-    Word,
-    /// English stems.
-    Stem,
-}
-
-/// [`tokens`] as a tantivy tokenizer.
+/// [`tokens`] as a tantivy tokenizer, giving stems: for fields tantivy analyses itself.
 #[derive(Clone)]
-pub struct CitebotTokenizer {
-    pub form: Form,
-}
+pub struct CitebotTokenizer;
 
 pub struct VecTokenStream {
     tokens: Vec<tantivy::tokenizer::Token>,
@@ -454,13 +479,71 @@ impl tantivy::tokenizer::Tokenizer for CitebotTokenizer {
                 offset_from: t.start,
                 offset_to: t.end,
                 position: t.position as usize,
-                text: match self.form {
-                    Form::Word => t.word,
-                    Form::Stem => t.stem,
-                },
+                text: t.stem,
                 position_length: 1,
             })
             .collect();
+        VecTokenStream { tokens, next: 0 }
+    }
+}
+
+impl Analysed {
+    /// The stems as one string for a field indexed with [`PreAnalysedTokenizer`]:
+    /// a space moves to the next word, a `|` adds another form at the same place.
+    /// Indexing then reuses this analysis instead of running it again.
+    pub fn stem_stream(&self) -> String {
+        let mut out = String::with_capacity(self.tokens.len() * 8);
+        for (i, token) in self.tokens.iter().enumerate() {
+            if i > 0 {
+                out.push(if token.derived { '|' } else { ' ' });
+            }
+            out.push_str(self.stem(token));
+        }
+        out
+    }
+
+    /// The distinct surface words, space separated, for the spelling dictionary.
+    pub fn word_list(&self) -> String {
+        let mut words: Vec<&str> = self.forms.iter().map(|(word, _)| word.as_str()).collect();
+        words.sort_unstable();
+        words.dedup();
+        words.join(" ")
+    }
+}
+
+/// Reads [`Analysed::stem_stream`] and [`Analysed::word_list`] strings back
+/// into tokens. Their terms are alphanumeric, so the separators are unambiguous.
+#[derive(Clone)]
+pub struct PreAnalysedTokenizer;
+
+impl tantivy::tokenizer::Tokenizer for PreAnalysedTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let mut tokens = Vec::new();
+        let mut position = 0usize;
+        let mut start = 0usize;
+        for (i, c) in text
+            .char_indices()
+            .chain(std::iter::once((text.len(), ' ')))
+        {
+            if c != ' ' && c != '|' {
+                continue;
+            }
+            if i > start {
+                tokens.push(tantivy::tokenizer::Token {
+                    offset_from: start,
+                    offset_to: i,
+                    position,
+                    text: text[start..i].to_string(),
+                    position_length: 1,
+                });
+            }
+            if c == ' ' && i > start {
+                position += 1;
+            }
+            start = i + 1;
+        }
         VecTokenStream { tokens, next: 0 }
     }
 }
@@ -565,6 +648,31 @@ mod tests {
                 "• Leber’s item two"
             ]
         );
+    }
+
+    #[test]
+    fn pre_analysed_streams_give_back_the_stems_at_their_positions() {
+        use tantivy::tokenizer::{TokenStream, Tokenizer};
+        let analysed = Analysed::of("CAR-T cells deliver AAV9");
+        let stream = analysed.stem_stream();
+        assert_eq!(stream, "car t|cart cell deliv aav9|aav");
+        let mut tokenizer = PreAnalysedTokenizer;
+        let mut tokens = tokenizer.token_stream(&stream);
+        let mut got = Vec::new();
+        while tokens.advance() {
+            got.push((tokens.token().text.clone(), tokens.token().position as u32));
+        }
+        let expected: Vec<(String, u32)> = tokens_of_analysis(&analysed);
+        assert_eq!(got, expected);
+        assert_eq!(analysed.word_list(), "aav aav9 car cart cells deliver t");
+    }
+
+    fn tokens_of_analysis(analysed: &Analysed) -> Vec<(String, u32)> {
+        analysed
+            .tokens
+            .iter()
+            .map(|t| (analysed.stem(t).to_string(), t.position))
+            .collect()
     }
 
     #[test]

@@ -163,9 +163,22 @@ pub fn run() -> anyhow::Result<ExitCode> {
             total_shards,
         } => serve(paths, shards, total_shards, config),
         Command::Index { paths } => {
-            let report = index::build(&paths.corpus, &paths.index)?;
+            let options = config.index.build_options();
+            let bar = progress_bar();
+            let report = index::build_with(&paths.corpus, &paths.index, &options, &mut |p| {
+                if let Some(bar) = &bar {
+                    bar.set_length(p.total);
+                    bar.set_position(p.done);
+                }
+            });
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            let report = report?;
+            let peak =
+                peak_memory_mb().map_or(String::new(), |mb| format!(", peak memory {mb} MB"));
             println!(
-                "Indexed {} document(s) from {} into {} passages (words: median {}, max {}) in {:.2} s ({}).",
+                "Indexed {} document(s) from {} into {} passages (words: median {}, max {}) in {:.2} s{peak} ({}).",
                 report.documents,
                 paths.corpus.display(),
                 report.manifest.passages,
@@ -219,6 +232,30 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A progress bar on stderr when it is a terminal; nothing when piped.
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} indexing [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    )
+    .map(|s| s.progress_chars("=> "));
+    if let Ok(style) = style {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+/// The process's peak resident memory (Linux `VmHWM`), in MB.
+fn peak_memory_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
 }
 
 fn parse_shards(range: &str, total: u32) -> Option<crate::discord::Shards> {

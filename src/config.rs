@@ -77,11 +77,46 @@ impl Default for DiscordConfig {
     }
 }
 
+/// How `citebot index` uses the machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexConfig {
+    /// Threads that read, analyse and index the corpus; 0 means one per core.
+    pub threads: usize,
+    /// Memory the index writer fills before writing a segment, in MB, for all
+    /// threads together; at least 15 a thread (fewer threads are used if less).
+    pub writer_memory_mb: usize,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            threads: 0,
+            writer_memory_mb: 128,
+        }
+    }
+}
+
+impl IndexConfig {
+    pub fn build_options(&self) -> crate::index::BuildOptions {
+        let defaults = crate::index::BuildOptions::default();
+        crate::index::BuildOptions {
+            threads: if self.threads == 0 {
+                defaults.threads
+            } else {
+                self.threads
+            },
+            writer_memory: self.writer_memory_mb.saturating_mul(1_000_000),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub search: SearchConfig,
     pub discord: DiscordConfig,
+    pub index: IndexConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +177,12 @@ impl Config {
                 name: "CITEBOT_DEV_GUILD".into(),
                 value,
             })?);
+        }
+        if let Some(value) = get("CITEBOT_WRITER_MEMORY_MB") {
+            self.index.writer_memory_mb = value.trim().parse().map_err(|_| ConfigError::Env {
+                name: "CITEBOT_WRITER_MEMORY_MB".into(),
+                value,
+            })?;
         }
         if let Some(value) = get("CITEBOT_MAX_QUESTION_CHARS") {
             self.search.max_question_chars =

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,14 +16,14 @@ use serde::{Deserialize, Serialize};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED,
 };
-use tantivy::tokenizer::PreTokenizedString;
 use tantivy::{
-    doc, DocAddress, Index as TantivyIndex, IndexReader, ReloadPolicy, Searcher, TantivyDocument,
+    doc, DocAddress, Index as TantivyIndex, IndexReader, IndexWriter, ReloadPolicy, Searcher,
+    TantivyDocument,
 };
 
-use crate::analysis::{self, Analysed, CitebotTokenizer, Form, Token};
+use crate::analysis::{Analysed, CitebotTokenizer, PreAnalysedTokenizer};
 use crate::corpus::{self, BlockKind, FileStamp};
-use crate::lexicon::Lexicon;
+use crate::lexicon::{self, Lexicon, Wording};
 use crate::passages::{self, Citation, Passage};
 use crate::Error;
 
@@ -37,7 +38,8 @@ const GENERATION_PREFIX: &str = "gen-";
 const ABANDONED_AFTER: Duration = Duration::from_secs(600);
 
 const STEM_TOKENIZER: &str = "citebot_stem";
-const WORD_TOKENIZER: &str = "citebot_word";
+/// Fields fed with strings [`Analysed`] made, so the text is analysed once.
+const PRE_ANALYSED: &str = "citebot_pre_analysed";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -87,12 +89,9 @@ fn schema() -> (Schema, Fields) {
     let fields = Fields {
         body: b.add_text_field(
             "body",
-            indexed(STEM_TOKENIZER, IndexRecordOption::WithFreqsAndPositions),
+            indexed(PRE_ANALYSED, IndexRecordOption::WithFreqsAndPositions),
         ),
-        words: b.add_text_field(
-            "words",
-            indexed(WORD_TOKENIZER, IndexRecordOption::WithFreqsAndPositions),
-        ),
+        words: b.add_text_field("words", indexed(PRE_ANALYSED, IndexRecordOption::Basic)),
         heading: b.add_text_field(
             "heading",
             indexed(STEM_TOKENIZER, IndexRecordOption::WithFreqs),
@@ -112,51 +111,55 @@ fn schema() -> (Schema, Fields) {
 
 fn register_tokenizers(index: &TantivyIndex) {
     let manager = index.tokenizers();
-    manager.register(STEM_TOKENIZER, CitebotTokenizer { form: Form::Stem });
-    manager.register(WORD_TOKENIZER, CitebotTokenizer { form: Form::Word });
+    manager.register(STEM_TOKENIZER, CitebotTokenizer);
+    manager.register(PRE_ANALYSED, PreAnalysedTokenizer);
 }
 
-/// Everything a build needs, read and checked before anything is written.
-struct Loaded {
-    passages: Vec<Passage>,
-    lexicon: Lexicon,
-    files: Vec<FileStamp>,
-    documents: usize,
+/// How a build uses the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Threads that read and analyse the corpus; tantivy indexes on as many.
+    pub threads: usize,
+    /// Memory tantivy's writer fills before it writes a segment out, in bytes,
+    /// for all threads together (at least 15 MB a thread: fewer threads if less).
+    pub writer_memory: usize,
 }
 
-fn load_corpus(corpus_dir: &Path) -> Result<Loaded, Error> {
-    let mut passages = Vec::new();
-    let mut lexicon = Lexicon::default();
-    let mut files = Vec::new();
-    let mut documents = 0;
-    let mut synonyms = None;
-    for path in corpus::list_files(corpus_dir)? {
-        let source = corpus::read_file(&path)?;
-        if !corpus::is_document(&path) {
-            synonyms = Some((path, source.text));
-            files.push(source.stamp);
-            continue;
+/// tantivy refuses a writer thread less memory than this.
+const WRITER_MEMORY_PER_THREAD_MIN: usize = 15_000_000;
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+            writer_memory: 128_000_000,
         }
-        let doc = corpus::parse(&source.stamp.path, &source.text);
-        files.push(source.stamp);
-        documents += 1;
-        passages.extend(passages::split(&doc));
     }
-    if documents == 0 {
-        return Err(Error::EmptyCorpus(corpus_dir.to_path_buf()));
+}
+
+impl BuildOptions {
+    fn threads(&self) -> usize {
+        self.threads
+            .min(self.writer_memory / WRITER_MEMORY_PER_THREAD_MIN)
+            .max(1)
     }
-    for p in &passages {
-        lexicon.mine_acronyms(&p.text);
-    }
-    if let Some((path, text)) = synonyms {
-        lexicon.add_synonym_file(&path, &text)?;
-    }
-    Ok(Loaded {
-        passages,
-        lexicon,
-        files,
-        documents,
-    })
+}
+
+/// How far a build has come, in corpus bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub done: u64,
+    pub total: u64,
+}
+
+/// What one corpus file gave to the build.
+struct FileResult {
+    stamp: FileStamp,
+    /// For a document: its acronym pairs and the word count of each passage.
+    acronyms: Vec<Vec<Wording>>,
+    words: Vec<usize>,
+    /// For the synonym file: its text.
+    synonyms: Option<String>,
 }
 
 fn unix_now() -> u64 {
@@ -167,8 +170,18 @@ fn unix_now() -> u64 {
 
 /// Builds a new generation from the corpus and makes it current.
 pub fn build(corpus_dir: &Path, index_dir: &Path) -> Result<BuildReport, Error> {
+    build_with(corpus_dir, index_dir, &BuildOptions::default(), &mut |_| {})
+}
+
+/// [`build`] with explicit resources, telling `progress` how far it is now and then.
+pub fn build_with(
+    corpus_dir: &Path,
+    index_dir: &Path,
+    options: &BuildOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<BuildReport, Error> {
     let started = std::time::Instant::now();
-    let loaded = load_corpus(corpus_dir)?;
+    let files = corpus::list_files(corpus_dir)?;
 
     fs::create_dir_all(index_dir).map_err(|e| Error::write(index_dir, e))?;
     let stamp = SystemTime::now()
@@ -178,12 +191,13 @@ pub fn build(corpus_dir: &Path, index_dir: &Path) -> Result<BuildReport, Error> 
     let gen_dir = index_dir.join(&generation);
     fs::create_dir(&gen_dir).map_err(|e| Error::write(&gen_dir, e))?;
 
-    let result = write_generation(&gen_dir, &generation, &loaded).and_then(|manifest| {
-        switch_current(index_dir, &generation)?;
-        Ok(manifest)
-    });
-    let manifest = match result {
-        Ok(m) => m,
+    let result = write_generation(corpus_dir, &files, &gen_dir, &generation, options, progress)
+        .and_then(|report| {
+            switch_current(index_dir, &generation)?;
+            Ok(report)
+        });
+    let (manifest, mut words, documents) = match result {
+        Ok(r) => r,
         Err(e) => {
             // Best effort: the half-built generation is never current, so leaving it is harmless.
             let _ = fs::remove_dir_all(&gen_dir);
@@ -191,38 +205,145 @@ pub fn build(corpus_dir: &Path, index_dir: &Path) -> Result<BuildReport, Error> 
         }
     };
     remove_old_generations(index_dir, &generation);
-    let mut words: Vec<usize> = loaded
-        .passages
-        .iter()
-        .map(|p| passages::word_count(&p.text))
-        .collect();
     words.sort_unstable();
     Ok(BuildReport {
         manifest,
-        documents: loaded.documents,
+        documents,
         words_median: words.get(words.len() / 2).copied().unwrap_or(0),
         words_max: words.last().copied().unwrap_or(0),
         elapsed: started.elapsed(),
     })
 }
 
-fn write_generation(gen_dir: &Path, generation: &str, loaded: &Loaded) -> Result<Manifest, Error> {
-    let (schema, f) = schema();
+/// Reads, splits, analyses and indexes the corpus files on `options.threads`
+/// threads, each taking the next file; what order matters for (the lexicon,
+/// the manifest) is put back in file order afterwards.
+fn write_generation(
+    corpus_dir: &Path,
+    files: &[PathBuf],
+    gen_dir: &Path,
+    generation: &str,
+    options: &BuildOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(Manifest, Vec<usize>, usize), Error> {
+    let (schema, fields) = schema();
     let index = TantivyIndex::create_in_dir(gen_dir, schema)?;
     register_tokenizers(&index);
-    let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 50_000_000)?;
-    for p in &loaded.passages {
+    let threads = options.threads();
+    let mut writer = index.writer_with_num_threads::<TantivyDocument>(
+        threads,
+        options.writer_memory.max(WRITER_MEMORY_PER_THREAD_MIN),
+    )?;
+
+    let total: u64 = files
+        .iter()
+        .map(|p| fs::metadata(p).map_or(0, |m| m.len()))
+        .sum();
+    let next = AtomicUsize::new(0);
+    let done = AtomicU64::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<(usize, Result<FileResult, Error>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    while !failed.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = files.get(i) else { break };
+                        let result = index_file(path, &writer, &fields);
+                        failed.fetch_or(result.is_err(), Ordering::Relaxed);
+                        let size = result.as_ref().map_or(0, |r| r.stamp.size);
+                        done.fetch_add(size, Ordering::Relaxed);
+                        results
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push((i, result));
+                    }
+                })
+            })
+            .collect();
+        while !workers.iter().all(|w| w.is_finished()) {
+            progress(Progress {
+                done: done.load(Ordering::Relaxed),
+                total,
+            });
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by_key(|(i, _)| *i);
+
+    let mut lexicon = Lexicon::default();
+    let mut stamps = Vec::with_capacity(results.len());
+    let mut words = Vec::new();
+    let mut documents = 0;
+    let mut synonyms = None;
+    for (_, result) in results {
+        let file = result?;
+        match file.synonyms {
+            Some(text) => synonyms = Some((file.stamp.path.clone(), text)),
+            None => documents += 1,
+        }
+        for pair in file.acronyms {
+            lexicon.add_equivalents(pair);
+        }
+        words.extend(file.words);
+        stamps.push(file.stamp);
+    }
+    if documents == 0 {
+        return Err(Error::EmptyCorpus(corpus_dir.to_path_buf()));
+    }
+    if let Some((path, text)) = synonyms {
+        lexicon.add_synonym_file(Path::new(&path), &text)?;
+    }
+    progress(Progress { done: total, total });
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+
+    let manifest = Manifest {
+        schema_version: SCHEMA_VERSION,
+        generation: generation.to_string(),
+        built_at_unix: unix_now(),
+        passages: words.len(),
+        files: stamps,
+    };
+    write_json(&gen_dir.join(LEXICON), &lexicon)?;
+    // The manifest goes last: its presence marks the generation complete.
+    write_json(&gen_dir.join(MANIFEST), &manifest)?;
+    Ok((manifest, words, documents))
+}
+
+/// Reads one corpus file and adds its passages to the index.
+fn index_file(
+    path: &Path,
+    writer: &IndexWriter<TantivyDocument>,
+    f: &Fields,
+) -> Result<FileResult, Error> {
+    let source = corpus::read_file(path)?;
+    if !corpus::is_document(path) {
+        return Ok(FileResult {
+            stamp: source.stamp,
+            acronyms: Vec::new(),
+            words: Vec::new(),
+            synonyms: Some(source.text),
+        });
+    }
+    let doc = corpus::parse(&source.stamp.path, &source.text);
+    let mut acronyms = Vec::new();
+    let mut words = Vec::new();
+    for p in passages::split(&doc) {
         let kind = match p.kind {
             BlockKind::Paragraph => "paragraph",
             BlockKind::ListItem => "list",
             BlockKind::Caption => "caption",
         };
-        // One analysis feeds both indexed forms and the stored copy the re-ranker reads.
-        let tokens = analysis::tokens(&p.text);
-        let analysed = Analysed::from_tokens(&p.text, &tokens);
+        // One analysis feeds both indexed fields and the stored copy the re-ranker reads.
+        let analysed = Analysed::of(&p.text);
+        acronyms.extend(lexicon::acronyms(&p.text));
+        words.push(analysed.word_count());
         writer.add_document(doc!(
-            f.body => pre_tokenized(&p.text, &tokens, Form::Stem),
-            f.words => pre_tokenized(&p.text, &tokens, Form::Word),
+            f.body => analysed.stem_stream(),
+            f.words => analysed.word_list(),
             f.analysis => analysed.encode(),
             f.heading => p.citation.section.as_str(),
             f.text => p.text.as_str(),
@@ -235,39 +356,12 @@ fn write_generation(gen_dir: &Path, generation: &str, loaded: &Loaded) -> Result
             f.ordinal => u64::from(p.ordinal),
         ))?;
     }
-    writer.commit()?;
-    writer.wait_merging_threads()?;
-
-    let manifest = Manifest {
-        schema_version: SCHEMA_VERSION,
-        generation: generation.to_string(),
-        built_at_unix: unix_now(),
-        passages: loaded.passages.len(),
-        files: loaded.files.clone(),
-    };
-    write_json(&gen_dir.join(LEXICON), &loaded.lexicon)?;
-    // The manifest goes last: its presence marks the generation complete.
-    write_json(&gen_dir.join(MANIFEST), &manifest)?;
-    Ok(manifest)
-}
-
-fn pre_tokenized(text: &str, tokens: &[Token], form: Form) -> PreTokenizedString {
-    PreTokenizedString {
-        text: text.to_string(),
-        tokens: tokens
-            .iter()
-            .map(|t| tantivy::tokenizer::Token {
-                offset_from: t.start,
-                offset_to: t.end,
-                position: t.position as usize,
-                text: match form {
-                    Form::Word => t.word.clone(),
-                    Form::Stem => t.stem.clone(),
-                },
-                position_length: 1,
-            })
-            .collect(),
-    }
+    Ok(FileResult {
+        stamp: source.stamp,
+        acronyms,
+        words,
+        synonyms: None,
+    })
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {

@@ -29,7 +29,8 @@ fn wording(text: &str) -> Wording {
 }
 
 impl Lexicon {
-    fn add(&mut self, members: Vec<Wording>) {
+    /// Adds wordings that mean the same, joining a group that shares one of them.
+    pub fn add_equivalents(&mut self, members: Vec<Wording>) {
         let mut members: Vec<Wording> = members.into_iter().filter(|w| !w.is_empty()).collect();
         members.dedup();
         if members.len() < 2 {
@@ -69,25 +70,15 @@ impl Lexicon {
                     message: "a line needs two or more comma-separated wordings".into(),
                 });
             }
-            self.add(members.into_iter().map(wording).collect());
+            self.add_equivalents(members.into_iter().map(wording).collect());
         }
         Ok(())
     }
 
     /// Finds "long form (ABBR)" and "long form (or ABBR)" in corpus text.
     pub fn mine_acronyms(&mut self, text: &str) {
-        for (open, _) in text.match_indices('(') {
-            let Some(close) = text[open..].find(')').map(|i| open + i) else {
-                continue;
-            };
-            let inside = text[open + 1..close].trim();
-            let inside = inside.strip_prefix("or ").unwrap_or(inside).trim();
-            if !is_acronym(inside) {
-                continue;
-            }
-            if let Some(long) = long_form(&text[..open], inside) {
-                self.add(vec![wording(inside), wording(&long)]);
-            }
+        for pair in acronyms(text) {
+            self.add_equivalents(pair);
         }
     }
 
@@ -105,6 +96,25 @@ impl Lexicon {
         }
         out
     }
+}
+
+/// The "long form (ABBR)" and "long form (or ABBR)" pairs of `text`, each as [acronym, long form].
+pub fn acronyms(text: &str) -> Vec<Vec<Wording>> {
+    let mut out = Vec::new();
+    for (open, _) in text.match_indices('(') {
+        let Some(close) = text[open..].find(')').map(|i| open + i) else {
+            continue;
+        };
+        let inside = text[open + 1..close].trim();
+        let inside = inside.strip_prefix("or ").unwrap_or(inside).trim();
+        if !is_acronym(inside) {
+            continue;
+        }
+        if let Some(long) = long_form(&text[..open], inside) {
+            out.push(vec![wording(inside), wording(&long)]);
+        }
+    }
+    out
 }
 
 fn find_run(haystack: &[String], needle: &[String]) -> Option<usize> {

@@ -48,19 +48,19 @@ struct Group<'a> {
 }
 
 impl<'a> Group<'a> {
-    fn new(block: &'a Block) -> Self {
+    fn new(block: &'a Block, words: usize) -> Self {
         Group {
-            words: word_count(&block.text),
+            words,
             blocks: vec![block],
         }
     }
 
-    fn fits(&self, block: &Block, limit: usize) -> bool {
-        self.words + word_count(&block.text) <= limit
+    fn fits(&self, words: usize, limit: usize) -> bool {
+        self.words + words <= limit
     }
 
-    fn push(&mut self, block: &'a Block) {
-        self.words += word_count(&block.text);
+    fn push(&mut self, block: &'a Block, words: usize) {
+        self.words += words;
         self.blocks.push(block);
     }
 
@@ -99,8 +99,10 @@ impl<'a> Group<'a> {
 pub fn split(doc: &Document) -> Vec<Passage> {
     let mut groups: Vec<Group> = Vec::new();
     for block in &doc.blocks {
+        // Counted once: word segmentation is the costly part of splitting.
+        let words = word_count(&block.text);
         let Some(last) = groups.last_mut() else {
-            groups.push(Group::new(block));
+            groups.push(Group::new(block, words));
             continue;
         };
         let last_block = last.blocks[last.blocks.len() - 1];
@@ -109,21 +111,20 @@ pub fn split(doc: &Document) -> Vec<Passage> {
             && match (last_block.kind, block.kind) {
                 // An item follows its lead-in or the items before it.
                 (BlockKind::Paragraph, BlockKind::ListItem) => {
-                    last_block.text.trim_end().ends_with(':') && last.fits(block, MAX_WORDS)
+                    last_block.text.trim_end().ends_with(':') && last.fits(words, MAX_WORDS)
                 }
-                (BlockKind::ListItem, BlockKind::ListItem) => last.fits(block, LIST_GROUP_WORDS),
+                (BlockKind::ListItem, BlockKind::ListItem) => last.fits(words, LIST_GROUP_WORDS),
                 (BlockKind::Caption, _) | (_, BlockKind::Caption) => false,
                 // A thin paragraph joins the next one, or takes in a thin one after it.
                 (BlockKind::Paragraph, BlockKind::Paragraph) => {
-                    (last.words < MIN_WORDS || word_count(&block.text) < MIN_WORDS)
-                        && last.fits(block, MAX_WORDS)
+                    (last.words < MIN_WORDS || words < MIN_WORDS) && last.fits(words, MAX_WORDS)
                 }
                 _ => false,
             };
         if joins {
-            last.push(block);
+            last.push(block, words);
         } else {
-            groups.push(Group::new(block));
+            groups.push(Group::new(block, words));
         }
     }
 
@@ -138,7 +139,7 @@ pub fn split(doc: &Document) -> Vec<Passage> {
         };
         let kind = group.kind();
         let lines = [first.lines.0, last.lines.1];
-        for text in cut_long(&group.text()) {
+        for text in cut_long(&group.text(), group.words) {
             passages.push(Passage {
                 ordinal: u32::try_from(passages.len()).unwrap_or(u32::MAX),
                 kind,
@@ -155,10 +156,9 @@ pub fn split(doc: &Document) -> Vec<Passage> {
     passages
 }
 
-/// A text over [`MAX_WORDS`] cut at sentence boundaries into parts of even size.
-/// A single sentence longer than the limit is cut between words.
-fn cut_long(text: &str) -> Vec<String> {
-    let total = word_count(text);
+/// A text of `total` words, if over [`MAX_WORDS`], cut at sentence boundaries
+/// into parts of even size. A single sentence longer than the limit is cut between words.
+fn cut_long(text: &str, total: usize) -> Vec<String> {
     if total <= MAX_WORDS {
         return vec![text.to_string()];
     }
@@ -261,7 +261,7 @@ mod tests {
             "word ".repeat(60),
             "word ".repeat(60)
         );
-        let parts = cut_long(&text);
+        let parts = cut_long(&text, word_count(&text));
         let words = |t: &str| t.unicode_words().map(str::to_string).collect::<Vec<_>>();
         assert_eq!(
             words(&text),
@@ -273,7 +273,7 @@ mod tests {
     fn long_paragraph_is_cut_at_sentences_into_even_parts() {
         let sentence = "This sentence has exactly ten words in it right now. ";
         let text = sentence.repeat(25);
-        let parts = cut_long(text.trim());
+        let parts = cut_long(text.trim(), word_count(text.trim()));
         assert_eq!(parts.len(), 3);
         for part in &parts {
             let n = word_count(part);

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Measures citebot beside its peers, in one run, on this machine. Peers that
+# are not installed are skipped (bm25s: `pip install bm25s PyStemmer`;
+# tantivy-cli: `cargo install tantivy-cli --version 0.24.0 --root /opt/tantivy-cli`).
+#
+#   scripts/bench.sh            the article
+#   scripts/bench.sh --big      also ~100 MB of Debian documentation (built once
+#                               into target/bench/big by scripts/debian_docs_corpus.py)
+#
+# Prints one line per figure; BENCHMARKS.md holds a run's output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIG=0
+[[ "${1:-}" == "--big" ]] && BIG=1
+TANTIVY="${TANTIVY_CLI:-$(command -v tantivy || echo /opt/tantivy-cli/bin/tantivy)}"
+WORK=target/bench
+mkdir -p "$WORK"
+
+cargo build --release --quiet
+CITEBOT=target/release/citebot
+
+# The dev questions, repeated to 2,000 lines so process start is amortised.
+python3 - "$WORK/questions.txt" <<'EOF'
+import json, sys
+qs = [json.loads(l)["question"] for l in open("../shared/eval/dev-questions.jsonl") if l.strip()]
+with open(sys.argv[1], "w") as f:
+    f.write("\n".join(qs * 20) + "\n")
+EOF
+N=$(wc -l < "$WORK/questions.txt")
+
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+calc() { awk "BEGIN { print $1 }"; }
+
+echo "== the article (corpus/), $N questions"
+$CITEBOT index --corpus corpus --index "$WORK/index" > /dev/null
+start=$(now)
+$CITEBOT ask --json --corpus corpus --index "$WORK/index" < "$WORK/questions.txt" > /dev/null
+end=$(now)
+batch_us=$(calc "($end - $start) * 1000000 / $N")
+printf "citebot batch (whole process, JSON): %.1f µs/question\n" "$batch_us"
+
+for _ in $(seq 30); do
+  s=$(now)
+  $CITEBOT ask --corpus corpus --index "$WORK/index" "how are AAV vectors delivered?" > /dev/null
+  e=$(now)
+  calc "($e - $s) * 1000"
+done | median | xargs printf "citebot ask, one question, whole process: median %.2f ms\n"
+
+if python3 -c "import bm25s, Stemmer" 2> /dev/null; then
+  bm25s_us=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bm25s_peer.py corpus "$WORK/questions.txt" 2> /dev/null)
+  printf "bm25s in-process (tokenise + top 3): %.1f µs/question\n" "$bm25s_us"
+  printf "ratio citebot batch / bm25s: %.2f\n" "$(calc "$batch_us / $bm25s_us")"
+else
+  echo "bm25s: not installed, skipped"
+fi
+
+if [[ -x "$TANTIVY" ]]; then
+  rm -rf "$WORK/tantivy-article" && mkdir -p "$WORK/tantivy-article"
+  cp scripts/tantivy-meta.json "$WORK/tantivy-article/meta.json"
+  python3 scripts/corpus_to_jsonl.py corpus --paragraphs | "$TANTIVY" index -i "$WORK/tantivy-article" -t 1 > /dev/null 2>&1
+  for _ in $(seq 30); do
+    s=$(now)
+    "$TANTIVY" search -i "$WORK/tantivy-article" -q "aav vectors delivered" > /dev/null
+    e=$(now)
+    calc "($e - $s) * 1000"
+  done | median | xargs printf "tantivy-cli search, whole process: median %.2f ms\n"
+else
+  echo "tantivy-cli: not installed, skipped"
+fi
+
+[[ $BIG == 1 ]] || exit 0
+
+echo "== ~100 MB of Debian documentation"
+BIGDIR="$WORK/big"
+[[ -d "$BIGDIR" ]] || python3 scripts/debian_docs_corpus.py "$BIGDIR" --mb 100 --cache "$WORK/debian-docs"
+MB=$(du -sb "$BIGDIR" | awk '{printf "%.1f", $1 / 1e6}')
+rm -rf "$WORK/big-index"
+/usr/bin/time -f "%e %M" -o "$WORK/time.txt" $CITEBOT index --corpus "$BIGDIR" --index "$WORK/big-index" | sed 's/^/citebot: /'
+read -r secs kb < "$WORK/time.txt"
+printf "citebot index, %s MB: %.2f s (%.1f MB/s), peak RSS %d MB\n" "$MB" "$secs" "$(calc "$MB / $secs")" $((kb / 1024))
+
+if [[ -x "$TANTIVY" ]]; then
+  rm -rf "$WORK/tantivy-big" && mkdir -p "$WORK/tantivy-big"
+  cp scripts/tantivy-meta.json "$WORK/tantivy-big/meta.json"
+  python3 scripts/corpus_to_jsonl.py "$BIGDIR" > "$WORK/big.jsonl"
+  /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$TANTIVY" index -i "$WORK/tantivy-big" -f "$WORK/big.jsonl" -t 2 > /dev/null 2>&1
+  read -r tsecs tkb < "$WORK/time.txt"
+  printf "tantivy-cli index -t 2, same text: %.2f s (%.1f MB/s), peak RSS %d MB\n" "$tsecs" "$(calc "$MB / $tsecs")" $((tkb / 1024))
+  printf "ratio citebot / tantivy-cli index time: %.2f\n" "$(calc "$secs / $tsecs")"
+fi
+
+start=$(now)
+$CITEBOT ask --json --corpus "$BIGDIR" --index "$WORK/big-index" < "$WORK/questions.txt" > /dev/null
+end=$(now)
+printf "citebot batch at %s MB (whole process, JSON): %.1f µs/question\n" "$MB" "$(calc "($end - $start) * 1000000 / $N")"
