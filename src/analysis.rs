@@ -237,7 +237,8 @@ impl Analysed {
     pub fn word_count(&self) -> usize {
         self.tokens
             .iter()
-            .filter(|t| !t.derived && !(t.end - t.start == 1 && self.word(t) == "percent"))
+            .filter(|t| !t.derived)
+            .filter(|t| !(t.end - t.start == 1 && self.word(t) == "percent"))
             .count()
     }
 
