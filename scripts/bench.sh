@@ -75,7 +75,7 @@ fi
 echo "== ~100 MB of Debian documentation"
 BIGDIR="$WORK/big"
 [[ -d "$BIGDIR" ]] || python3 scripts/debian_docs_corpus.py "$BIGDIR" --mb 100 --cache "$WORK/debian-docs"
-MB=$(du -sb "$BIGDIR" | awk '{printf "%.1f", $1 / 1e6}')
+MB=$(du -sbL "$BIGDIR" | awk '{printf "%.1f", $1 / 1e6}')
 rm -rf "$WORK/big-index"
 /usr/bin/time -f "%e %M" -o "$WORK/time.txt" $CITEBOT index --corpus "$BIGDIR" --index "$WORK/big-index" | sed 's/^/citebot: /'
 read -r secs kb < "$WORK/time.txt"

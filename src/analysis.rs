@@ -503,17 +503,16 @@ impl Analysed {
         out
     }
 
-    /// The distinct surface words, space separated, for the spelling dictionary.
-    pub fn word_list(&self) -> String {
+    /// The distinct surface words.
+    pub fn distinct_words(&self) -> Vec<&str> {
         let mut words: Vec<&str> = self.forms.iter().map(|(word, _)| word.as_str()).collect();
         words.sort_unstable();
         words.dedup();
-        words.join(" ")
+        words
     }
 }
 
-/// Reads [`Analysed::stem_stream`] and [`Analysed::word_list`] strings back
-/// into tokens. Their terms are alphanumeric, so the separators are unambiguous.
+/// Reads [`Analysed::stem_stream`] strings back into tokens. Their terms are alphanumeric, so the separators are unambiguous.
 #[derive(Clone)]
 pub struct PreAnalysedTokenizer;
 
@@ -665,7 +664,10 @@ mod tests {
         }
         let expected: Vec<(String, u32)> = tokens_of_analysis(&analysed);
         assert_eq!(got, expected);
-        assert_eq!(analysed.word_list(), "aav aav9 car cart cells deliver t");
+        assert_eq!(
+            analysed.distinct_words(),
+            ["aav", "aav9", "car", "cart", "cells", "deliver", "t"]
+        );
     }
 
     fn tokens_of_analysis(analysed: &Analysed) -> Vec<(String, u32)> {

@@ -28,11 +28,13 @@ use crate::passages::{self, Citation, Passage};
 use crate::Error;
 
 /// Bumped whenever analysis or the schema changes, so old indexes rebuild themselves.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 const CURRENT: &str = "CURRENT";
 const MANIFEST: &str = "manifest.json";
 const LEXICON: &str = "lexicon.json";
+/// Every surface word of the corpus with the number of passages using it: the spelling dictionary.
+const VOCABULARY: &str = "vocabulary.fst";
 const GENERATION_PREFIX: &str = "gen-";
 /// An unfinished generation older than this is a killed build's leftover.
 const ABANDONED_AFTER: Duration = Duration::from_secs(600);
@@ -64,7 +66,6 @@ pub struct BuildReport {
 #[derive(Clone, Copy)]
 pub(crate) struct Fields {
     pub body: Field,
-    pub words: Field,
     pub heading: Field,
     text: Field,
     kind: Field,
@@ -91,7 +92,6 @@ fn schema() -> (Schema, Fields) {
             "body",
             indexed(PRE_ANALYSED, IndexRecordOption::WithFreqsAndPositions),
         ),
-        words: b.add_text_field("words", indexed(PRE_ANALYSED, IndexRecordOption::Basic)),
         heading: b.add_text_field(
             "heading",
             indexed(STEM_TOKENIZER, IndexRecordOption::WithFreqs),
@@ -243,31 +243,50 @@ fn write_generation(
     let done = AtomicU64::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<(usize, Result<FileResult, Error>)>> = Mutex::new(Vec::new());
+    let vocabularies: Mutex<Vec<HashMap<String, u64>>> = Mutex::new(Vec::new());
+    let (finished, finishing) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    while !failed.load(Ordering::Relaxed) {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(path) = files.get(i) else { break };
-                        let result = index_file(path, &writer, &fields);
-                        failed.fetch_or(result.is_err(), Ordering::Relaxed);
-                        let size = result.as_ref().map_or(0, |r| r.stamp.size);
-                        done.fetch_add(size, Ordering::Relaxed);
-                        results
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push((i, result));
-                    }
-                })
-            })
-            .collect();
-        while !workers.iter().all(|w| w.is_finished()) {
+        // The workers share these by reference (the closures move only the references).
+        let (next, done, failed, results, vocabularies) =
+            (&next, &done, &failed, &results, &vocabularies);
+        let (writer, fields) = (&writer, &fields);
+        for _ in 0..threads {
+            let finished = finished.clone();
+            scope.spawn(move || {
+                let mut vocabulary = HashMap::new();
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = files.get(i) else { break };
+                    let result = index_file(path, writer, fields, &mut vocabulary);
+                    failed.fetch_or(result.is_err(), Ordering::Relaxed);
+                    let size = result.as_ref().map_or(0, |r| r.stamp.size);
+                    done.fetch_add(size, Ordering::Relaxed);
+                    results
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((i, result));
+                }
+                vocabularies
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(vocabulary);
+                let _ = finished.send(());
+            });
+        }
+        drop(finished);
+        // Progress now and then; the build goes on the moment the last worker is done.
+        let mut running = threads;
+        while running > 0 {
             progress(Progress {
                 done: done.load(Ordering::Relaxed),
                 total,
             });
-            std::thread::sleep(Duration::from_millis(50));
+            match finishing.recv_timeout(Duration::from_millis(100)) {
+                Ok(()) => running -= 1,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                // Only if a worker panicked: the scope's join reports it.
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
         }
     });
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -308,16 +327,41 @@ fn write_generation(
         files: stamps,
     };
     write_json(&gen_dir.join(LEXICON), &lexicon)?;
+    let vocabularies = vocabularies.into_inner().unwrap_or_else(|e| e.into_inner());
+    write_atomically(&gen_dir.join(VOCABULARY), &vocabulary_fst(vocabularies)?)?;
     // The manifest goes last: its presence marks the generation complete.
     write_json(&gen_dir.join(MANIFEST), &manifest)?;
     Ok((manifest, words, documents))
 }
 
-/// Reads one corpus file and adds its passages to the index.
+/// The workers' word counts summed into one sorted dictionary (an FST of word → passages).
+fn vocabulary_fst(parts: Vec<HashMap<String, u64>>) -> Result<Vec<u8>, Error> {
+    let mut parts = parts.into_iter();
+    let mut all = parts.next().unwrap_or_default();
+    for part in parts {
+        for (word, n) in part {
+            *all.entry(word).or_insert(0) += n;
+        }
+    }
+    let mut words: Vec<(String, u64)> = all.into_iter().collect();
+    words.sort_unstable();
+    let mut builder = tantivy_fst::MapBuilder::memory();
+    for (word, n) in words {
+        builder
+            .insert(word, n)
+            .map_err(|e| Error::write(Path::new(VOCABULARY), std::io::Error::other(e)))?;
+    }
+    builder
+        .into_inner()
+        .map_err(|e| Error::write(Path::new(VOCABULARY), std::io::Error::other(e)))
+}
+
+/// Reads one corpus file and adds its passages to the index, and their words to `vocabulary`.
 fn index_file(
     path: &Path,
     writer: &IndexWriter<TantivyDocument>,
     f: &Fields,
+    vocabulary: &mut HashMap<String, u64>,
 ) -> Result<FileResult, Error> {
     let source = corpus::read_file(path)?;
     if !corpus::is_document(path) {
@@ -341,9 +385,16 @@ fn index_file(
         let analysed = Analysed::of(&p.text);
         acronyms.extend(lexicon::acronyms(&p.text));
         words.push(analysed.word_count());
+        for word in analysed.distinct_words() {
+            match vocabulary.get_mut(word) {
+                Some(n) => *n += 1,
+                None => {
+                    vocabulary.insert(word.to_string(), 1);
+                }
+            }
+        }
         writer.add_document(doc!(
             f.body => analysed.stem_stream(),
-            f.words => analysed.word_list(),
             f.analysis => analysed.encode(),
             f.heading => p.citation.section.as_str(),
             f.text => p.text.as_str(),
@@ -427,6 +478,8 @@ pub struct Index {
     pub lexicon: Lexicon,
     pub(crate) fields: Fields,
     pub(crate) reader: IndexReader,
+    /// The corpus's surface words, for spelling corrections.
+    pub(crate) vocabulary: tantivy_fst::Map<Vec<u8>>,
     /// Passages already read from the store. A generation never changes, so
     /// an entry never goes stale; the map is emptied when it grows past
     /// [`CACHED_PASSAGES`] to bound memory on a large corpus.
@@ -477,6 +530,11 @@ impl Index {
             ));
         }
         let lexicon: Lexicon = read_json(&gen_dir.join(LEXICON))?;
+        let vocabulary_path = gen_dir.join(VOCABULARY);
+        let bytes =
+            fs::read(&vocabulary_path).map_err(|e| Error::bad_index(&vocabulary_path, e))?;
+        let vocabulary = tantivy_fst::Map::from_bytes(bytes)
+            .map_err(|e| Error::bad_index(&vocabulary_path, e))?;
         let index =
             TantivyIndex::open_in_dir(&gen_dir).map_err(|e| Error::bad_index(&gen_dir, e))?;
         register_tokenizers(&index);
@@ -494,6 +552,7 @@ impl Index {
             lexicon,
             fields,
             reader,
+            vocabulary,
             cache: Mutex::new(HashMap::new()),
         };
         opened.check_readable(&gen_dir)?;
@@ -511,7 +570,7 @@ impl Index {
             ));
         }
         for segment in searcher.segment_readers() {
-            for field in [self.fields.body, self.fields.words, self.fields.heading] {
+            for field in [self.fields.body, self.fields.heading] {
                 segment
                     .inverted_index(field)
                     .map_err(|e| Error::bad_index(gen_dir, e))?;

@@ -11,6 +11,7 @@ use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{Searcher, Term};
+use tantivy_fst::{IntoStreamer, Streamer};
 
 use crate::analysis::{self, Analysed, Span, Token};
 use crate::config::SearchConfig;
@@ -258,7 +259,7 @@ impl Engine {
                 continue;
             }
             concept.known = 0.0;
-            let corrections = self.corrections(searcher, &concept.word)?;
+            let corrections = self.corrections(&concept.word)?;
             if corrections.iter().any(|w| analysis::is_stop_word(w)) {
                 // "wich", "teh": a misspelt function word carries no content.
                 concept.idf = 0.0;
@@ -300,38 +301,46 @@ impl Engine {
     }
 
     /// Corpus words within a small edit distance of `word`, the closest ones.
-    fn corrections(&self, searcher: &Searcher, word: &str) -> Result<Vec<String>, Error> {
+    fn corrections(&self, word: &str) -> Result<Vec<String>, Error> {
         // Two edits only in long words: in short ones they reach unrelated words.
         let max_distance = match word.chars().count() {
             0..=3 => return Ok(Vec::new()),
             4..=9 => 1,
             _ => 2,
         };
-        let term = Term::from_field_text(self.index.fields.words, word);
-        // A Levenshtein automaton walks only the parts of the term dictionary
-        // within reach, instead of comparing the word with every term.
+        // A Levenshtein automaton walks only the parts of the dictionary within
+        // reach, instead of comparing the word with every corpus word.
+        // Two edits away, keep the first letter (as Lucene's spell checker does):
+        // typos there are rare, and it spares most of the costly walk on a large corpus.
+        let term = Term::from_field_text(self.index.fields.body, word);
+        let Some(first) = word.chars().next() else {
+            return Ok(Vec::new());
+        };
+        let prefix = &word[..first.len_utf8()];
+        let after = char::from_u32(u32::from(first) + 1).map(String::from);
         for distance in 1..=max_distance {
+            let automaton = FuzzyTermQuery::new(term.clone(), distance, true).automaton()?;
+            let mut range = self.index.vocabulary.search(automaton);
+            if distance > 1 {
+                range = range.ge(prefix);
+                if let Some(after) = &after {
+                    range = range.lt(after);
+                }
+            }
+            let mut stream = range.into_stream();
             let mut found: Vec<String> = Vec::new();
-            for segment in searcher.segment_readers() {
-                let inverted = segment.inverted_index(self.index.fields.words)?;
-                let automaton = FuzzyTermQuery::new(term.clone(), distance, true).automaton()?;
-                let mut stream = inverted
-                    .terms()
-                    .search(automaton)
-                    .into_stream()
-                    .map_err(tantivy::TantivyError::from)?;
-                while stream.advance() {
-                    let Ok(candidate) = std::str::from_utf8(stream.key()) else {
-                        continue;
-                    };
-                    if candidate.chars().count() >= 3 && !found.iter().any(|f| f == candidate) {
-                        found.push(candidate.to_string());
-                    }
+            while let Some((key, _)) = stream.next() {
+                let Ok(candidate) = std::str::from_utf8(key) else {
+                    continue;
+                };
+                if candidate.chars().count() >= 3 {
+                    found.push(candidate.to_string());
+                }
+                if found.len() == 3 {
+                    break;
                 }
             }
             if !found.is_empty() {
-                found.sort();
-                found.truncate(3);
                 return Ok(found);
             }
         }

@@ -1,0 +1,85 @@
+//! The answer path piece by piece, on the article: analysis, search (which
+//! includes re-ranking and the best sentence), sentence splitting and
+//! rendering. Run with `cargo bench --bench answer_path`; a regression shows
+//! as a change in the medians.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use citebot::analysis::{self, Analysed};
+use citebot::config::SearchConfig;
+use citebot::index::{self, Index};
+use citebot::render;
+use citebot::search::{Answer, Engine};
+
+const QUESTIONS: &[&str] = &[
+    "how are AAV vectors delivered?",
+    "why can AAV only be injected once",
+    "lentivirsu",
+    "how much does Glybera cost",
+    "what is Casgevy",
+];
+
+fn main() {
+    divan::main();
+}
+
+/// The article indexed once into a temporary folder that lives as long as the process.
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<(tempfile::TempDir, Engine)> = OnceLock::new();
+    &ENGINE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temporary folder");
+            let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+            let index_dir = dir.path().join("index");
+            index::build(&corpus, &index_dir).expect("index the article");
+            let index = Index::open(&index_dir).expect("open the index");
+            (dir, Engine::new(index, SearchConfig::default()))
+        })
+        .1
+}
+
+fn answer(question: &str) -> Answer {
+    engine().ask(question, 3).expect("answer")
+}
+
+fn longest_passage() -> String {
+    answer("how are AAV vectors delivered?").hits[0]
+        .passage
+        .text
+        .clone()
+}
+
+#[divan::bench(args = QUESTIONS)]
+fn analyse_question(question: &str) -> Vec<analysis::Token> {
+    analysis::tokens(divan::black_box(question))
+}
+
+#[divan::bench]
+fn analyse_passage(bencher: divan::Bencher) {
+    let text = longest_passage();
+    bencher.bench(|| Analysed::of(divan::black_box(&text)));
+}
+
+#[divan::bench(args = QUESTIONS)]
+fn search(question: &str) -> Answer {
+    engine().ask(divan::black_box(question), 3).expect("answer")
+}
+
+#[divan::bench]
+fn split_sentences(bencher: divan::Bencher) {
+    let text = longest_passage();
+    bencher.bench(|| analysis::sentences(divan::black_box(&text)).len());
+}
+
+#[divan::bench(args = QUESTIONS)]
+fn render_json(bencher: divan::Bencher, question: &str) {
+    let answer = answer(question);
+    bencher.bench(|| render::json_line(divan::black_box(&answer)));
+}
+
+#[divan::bench(args = QUESTIONS)]
+fn render_discord(bencher: divan::Bencher, question: &str) {
+    let answer = answer(question);
+    bencher.bench(|| render::discord_reply(divan::black_box(&answer)));
+}
