@@ -21,7 +21,7 @@ use tantivy::{
     TantivyDocument,
 };
 
-use crate::analysis::{Analysed, CitebotTokenizer, PreAnalysedTokenizer};
+use crate::analysis::{Analysed, FnvMap, PreAnalysedTokenizer};
 use crate::corpus::{self, BlockKind, FileStamp};
 use crate::lexicon::{self, Lexicon, Wording};
 use crate::passages::{self, Citation, Passage};
@@ -39,7 +39,6 @@ const GENERATION_PREFIX: &str = "gen-";
 /// An unfinished generation older than this is a killed build's leftover.
 const ABANDONED_AFTER: Duration = Duration::from_secs(600);
 
-const STEM_TOKENIZER: &str = "citebot_stem";
 /// Fields fed with strings [`Analysed`] made, so the text is analysed once.
 const PRE_ANALYSED: &str = "citebot_pre_analysed";
 
@@ -94,7 +93,7 @@ fn schema() -> (Schema, Fields) {
         ),
         heading: b.add_text_field(
             "heading",
-            indexed(STEM_TOKENIZER, IndexRecordOption::WithFreqs),
+            indexed(PRE_ANALYSED, IndexRecordOption::WithFreqs),
         ),
         text: b.add_text_field("text", STORED),
         kind: b.add_text_field("kind", STORED),
@@ -111,7 +110,6 @@ fn schema() -> (Schema, Fields) {
 
 fn register_tokenizers(index: &TantivyIndex) {
     let manager = index.tokenizers();
-    manager.register(STEM_TOKENIZER, CitebotTokenizer);
     manager.register(PRE_ANALYSED, PreAnalysedTokenizer);
 }
 
@@ -243,7 +241,7 @@ fn write_generation(
     let done = AtomicU64::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<(usize, Result<FileResult, Error>)>> = Mutex::new(Vec::new());
-    let vocabularies: Mutex<Vec<HashMap<String, u64>>> = Mutex::new(Vec::new());
+    let vocabularies: Mutex<Vec<FnvMap<String, u64>>> = Mutex::new(Vec::new());
     let (finished, finishing) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|scope| {
         // The workers share these by reference (the closures move only the references).
@@ -253,7 +251,7 @@ fn write_generation(
         for _ in 0..threads {
             let finished = finished.clone();
             scope.spawn(move || {
-                let mut vocabulary = HashMap::new();
+                let mut vocabulary = FnvMap::default();
                 while !failed.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
@@ -335,7 +333,7 @@ fn write_generation(
 }
 
 /// The workers' word counts summed into one sorted dictionary (an FST of word → passages).
-fn vocabulary_fst(parts: Vec<HashMap<String, u64>>) -> Result<Vec<u8>, Error> {
+fn vocabulary_fst(parts: Vec<FnvMap<String, u64>>) -> Result<Vec<u8>, Error> {
     let mut parts = parts.into_iter();
     let mut all = parts.next().unwrap_or_default();
     for part in parts {
@@ -361,7 +359,7 @@ fn index_file(
     path: &Path,
     writer: &IndexWriter<TantivyDocument>,
     f: &Fields,
-    vocabulary: &mut HashMap<String, u64>,
+    vocabulary: &mut FnvMap<String, u64>,
 ) -> Result<FileResult, Error> {
     let source = corpus::read_file(path)?;
     if !corpus::is_document(path) {
@@ -375,7 +373,15 @@ fn index_file(
     let doc = corpus::parse(&source.stamp.path, &source.text);
     let mut acronyms = Vec::new();
     let mut words = Vec::new();
+    // Passages of a section come together: its title is analysed once for all of them.
+    let mut heading: (String, String) = Default::default();
     for p in passages::split(&doc) {
+        if heading.0 != p.citation.section {
+            heading = (
+                p.citation.section.clone(),
+                Analysed::of(&p.citation.section).stem_stream(),
+            );
+        }
         let kind = match p.kind {
             BlockKind::Paragraph => "paragraph",
             BlockKind::ListItem => "list",
@@ -396,7 +402,7 @@ fn index_file(
         writer.add_document(doc!(
             f.body => analysed.stem_stream(),
             f.analysis => analysed.encode(),
-            f.heading => p.citation.section.as_str(),
+            f.heading => heading.1.as_str(),
             f.text => p.text.as_str(),
             f.kind => kind,
             f.document => p.citation.document.as_str(),
