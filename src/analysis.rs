@@ -25,6 +25,117 @@ pub struct Token {
     pub derived: bool,
 }
 
+/// How a scanned word stands in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A word as written.
+    Plain,
+    /// The joined form of a hyphenated compound, stemmed like a word.
+    Joined,
+    /// The letters of a letters-then-digits word, kept as they are.
+    Prefix,
+}
+
+/// One word found by [`scan`]; `word` is folded but not stemmed.
+struct Scanned<'a> {
+    start: usize,
+    end: usize,
+    position: u32,
+    word: &'a str,
+    kind: Kind,
+}
+
+impl Scanned<'_> {
+    fn stem(&self, stemmer: &Stemmer) -> String {
+        match self.kind {
+            Kind::Prefix => self.word.to_string(),
+            Kind::Plain | Kind::Joined => stem(stemmer, self.word),
+        }
+    }
+}
+
+/// The word-finding part of the analysis, without stemming or allocation per
+/// word: [`tokens`] and [`Analysed::of`] each decide what to keep.
+fn scan(text: &str, emit: &mut dyn FnMut(Scanned<'_>)) {
+    let mut position: u32 = 0;
+    let mut word = String::new();
+    // The previous word, its start and end, for compound joins.
+    let mut previous = String::new();
+    let mut previous_span: Option<(usize, usize)> = None;
+    let mut hyphen_after_previous = false;
+    let mut joined = String::new();
+
+    for (start, segment) in text.split_word_bound_indices() {
+        if segment == "%" {
+            // "65%" is read as "65 percent", so "what percentage" can find it.
+            emit(Scanned {
+                start,
+                end: start + 1,
+                position,
+                word: "percent",
+                kind: Kind::Plain,
+            });
+            position += 1;
+            previous_span = None;
+            hyphen_after_previous = false;
+            continue;
+        }
+        if !segment.chars().any(char::is_alphanumeric) {
+            // A lone hyphen between two words keeps the compound open.
+            let is_hyphen = matches!(segment, "-" | "\u{2010}" | "\u{2011}");
+            hyphen_after_previous = is_hyphen
+                && previous_span.is_some_and(|(_, end)| end == start)
+                && !hyphen_after_previous;
+            if !is_hyphen {
+                previous_span = None;
+            }
+            continue;
+        }
+        fold_into(segment, &mut word);
+        if word.is_empty() {
+            previous_span = None;
+            continue;
+        }
+        let end = start + segment.len();
+        emit(Scanned {
+            start,
+            end,
+            position,
+            word: &word,
+            kind: Kind::Plain,
+        });
+        if hyphen_after_previous {
+            if let Some((previous_start, _)) = previous_span {
+                if is_alphabetic_word(&previous) && is_alphabetic_word(&word) {
+                    joined.clear();
+                    joined.push_str(&previous);
+                    joined.push_str(&word);
+                    emit(Scanned {
+                        start: previous_start,
+                        end,
+                        position,
+                        word: &joined,
+                        kind: Kind::Joined,
+                    });
+                }
+            }
+        }
+        if let Some(prefix) = letter_prefix(&word) {
+            emit(Scanned {
+                start,
+                end,
+                position,
+                word: prefix,
+                kind: Kind::Prefix,
+            });
+        }
+        std::mem::swap(&mut previous, &mut word);
+        previous_span = Some((start, end));
+        hyphen_after_previous = false;
+        position += 1;
+    }
+}
+
 /// Splits `text` into analysed tokens.
 ///
 /// Beyond plain words it adds, at the same position: the joined form of a
@@ -33,102 +144,45 @@ pub struct Token {
 pub fn tokens(text: &str) -> Vec<Token> {
     let stemmer = Stemmer::new(Algorithm::English);
     let mut out: Vec<Token> = Vec::new();
-    let mut position: u32 = 0;
-    // (index in `out` of the previous word, its end byte) for compound joins.
-    let mut previous: Option<(usize, usize)> = None;
-    let mut hyphen_after_previous = false;
-
-    for (start, segment) in text.split_word_bound_indices() {
-        if segment == "%" {
-            // "65%" is read as "65 percent", so "what percentage" can find it.
-            out.push(Token {
-                start,
-                end: start + 1,
-                position,
-                word: "percent".into(),
-                stem: "percent".into(),
-                derived: false,
-            });
-            position += 1;
-            previous = None;
-            hyphen_after_previous = false;
-            continue;
-        }
-        if !segment.chars().any(char::is_alphanumeric) {
-            // A lone hyphen between two words keeps the compound open.
-            let is_hyphen = matches!(segment, "-" | "\u{2010}" | "\u{2011}");
-            hyphen_after_previous = is_hyphen
-                && previous.is_some_and(|(_, end)| end == start)
-                && !hyphen_after_previous;
-            if !is_hyphen {
-                previous = None;
-            }
-            continue;
-        }
-        let word = fold(segment);
-        if word.is_empty() {
-            previous = None;
-            continue;
-        }
-        let end = start + segment.len();
-        let index = out.len();
+    scan(text, &mut |w| {
         out.push(Token {
-            start,
-            end,
-            position,
-            stem: stem(&stemmer, &word),
-            word: word.clone(),
-            derived: false,
-        });
-
-        if hyphen_after_previous {
-            if let Some((prev_index, _)) = previous {
-                let prev = &out[prev_index];
-                if is_alphabetic_word(&prev.word) && is_alphabetic_word(&word) {
-                    let joined = format!("{}{}", prev.word, word);
-                    let token_start = prev.start;
-                    out.push(Token {
-                        start: token_start,
-                        end,
-                        position,
-                        stem: stem(&stemmer, &joined),
-                        word: joined,
-                        derived: true,
-                    });
-                }
-            }
-        }
-        if let Some(prefix) = letter_prefix(&word) {
-            out.push(Token {
-                start,
-                end,
-                position,
-                stem: prefix.to_string(),
-                word: prefix.to_string(),
-                derived: true,
-            });
-        }
-        previous = Some((index, end));
-        hyphen_after_previous = false;
-        position += 1;
-    }
+            start: w.start,
+            end: w.end,
+            position: w.position,
+            stem: w.stem(&stemmer),
+            word: w.word.to_string(),
+            derived: w.kind != Kind::Plain,
+        })
+    });
     out
 }
 
 /// Lowercases, folds accents and Greek letters, drops possessives and inner
 /// punctuation ("Leber’s" → "leber", "i.e" → "ie", "β" → "beta").
 pub fn fold(segment: &str) -> String {
+    let mut out = String::new();
+    fold_into(segment, &mut out);
+    out
+}
+
+/// [`fold`] into a buffer that is reused from word to word.
+fn fold_into(segment: &str, out: &mut String) {
+    out.clear();
     if segment.is_ascii() {
         // Most text: no accents or Greek to fold, so skip the Unicode decomposition.
-        let lowered = segment.to_ascii_lowercase().replace('`', "'");
-        let trimmed = lowered
-            .strip_suffix("'s")
-            .or_else(|| lowered.strip_suffix('\''))
-            .unwrap_or(&lowered);
-        return trimmed
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect();
+        let bytes = segment.as_bytes();
+        let keep = match bytes {
+            [.., b'\'' | b'`', b's' | b'S'] => bytes.len() - 2,
+            [.., b'\'' | b'`'] => bytes.len() - 1,
+            _ => bytes.len(),
+        };
+        out.extend(
+            bytes[..keep]
+                .iter()
+                .filter(|b| b.is_ascii_alphanumeric())
+                .map(|b| char::from(b.to_ascii_lowercase())),
+        );
+        return;
     }
     let mut lowered = String::with_capacity(segment.len());
     for c in segment.nfkd() {
@@ -145,7 +199,7 @@ pub fn fold(segment: &str) -> String {
         .strip_suffix("'s")
         .or_else(|| lowered.strip_suffix('\''))
         .unwrap_or(&lowered);
-    trimmed.chars().filter(|c| c.is_alphanumeric()).collect()
+    out.extend(trimmed.chars().filter(|c| c.is_alphanumeric()));
 }
 
 /// Sentences with their byte offsets; list lines count as sentences too.
@@ -162,6 +216,18 @@ pub fn sentences(text: &str) -> Vec<(usize, &str)> {
         line_start += line.len();
     }
     out
+}
+
+/// Byte ranges of the sentences and list lines of `text`, without surrounding space.
+fn sentence_spans(text: &str) -> Vec<Range<usize>> {
+    sentences(text)
+        .into_iter()
+        .map(|(start, sentence)| {
+            let trimmed = sentence.trim_end();
+            let lead = trimmed.len() - trimmed.trim_start().len();
+            start + lead..start + trimmed.len()
+        })
+        .collect()
 }
 
 /// A passage analysed once, at index time, and stored beside it: answering a
@@ -189,38 +255,33 @@ pub struct Span {
 
 impl Analysed {
     pub fn of(text: &str) -> Analysed {
-        Self::from_tokens(text, &tokens(text))
-    }
-
-    /// For callers that already hold `tokens(text)`.
-    pub fn from_tokens(text: &str, tokens: &[Token]) -> Analysed {
+        let stemmer = Stemmer::new(Algorithm::English);
         let mut forms: Vec<(String, String)> = Vec::new();
-        let mut known: FnvMap<(&str, &str), usize> = FnvMap::default();
-        let mut spans = Vec::with_capacity(tokens.len());
-        for t in tokens {
-            let form = *known
-                .entry((t.word.as_str(), t.stem.as_str()))
-                .or_insert_with(|| {
-                    forms.push((t.word.clone(), t.stem.clone()));
-                    forms.len() - 1
-                });
+        // A form is a word stemmed, or (a letter prefix) kept as it is: each
+        // distinct one is stemmed once per text. Slot 0 stemmed, 1 kept.
+        let mut known: FnvMap<String, [Option<usize>; 2]> = FnvMap::default();
+        let mut spans = Vec::new();
+        scan(text, &mut |w| {
+            let slot = usize::from(w.kind == Kind::Prefix);
+            let found = known.get(w.word).and_then(|slots| slots[slot]);
+            let form = match found {
+                Some(form) => form,
+                None => {
+                    forms.push((w.word.to_string(), w.stem(&stemmer)));
+                    let form = forms.len() - 1;
+                    known.entry(w.word.to_string()).or_default()[slot] = Some(form);
+                    form
+                }
+            };
             spans.push(Span {
-                start: t.start,
-                end: t.end,
-                position: t.position,
+                start: w.start,
+                end: w.end,
+                position: w.position,
                 form,
-                derived: t.derived,
+                derived: w.kind != Kind::Plain,
             });
-        }
-        let sentences = sentences(text)
-            .into_iter()
-            .map(|(start, sentence)| {
-                let trimmed = sentence.trim_end();
-                let lead = trimmed.len() - trimmed.trim_start().len();
-                start + lead..start + trimmed.len()
-            })
-            .collect();
-        Analysed::new(forms, spans, sentences)
+        });
+        Analysed::new(forms, spans, sentence_spans(text))
     }
 
     fn new(forms: Vec<(String, String)>, tokens: Vec<Span>, sentences: Vec<Range<usize>>) -> Self {
@@ -679,6 +740,60 @@ mod tests {
             .iter()
             .map(|t| (analysed.stem(t).to_string(), t.position))
             .collect()
+    }
+
+    /// The same analysis built the slow way, from [`tokens`], to check [`Analysed::of`].
+    fn from_tokens(text: &str, tokens: &[Token]) -> Analysed {
+        let mut forms: Vec<(String, String)> = Vec::new();
+        let mut known: FnvMap<(&str, &str), usize> = FnvMap::default();
+        let mut spans = Vec::with_capacity(tokens.len());
+        for t in tokens {
+            let form = *known
+                .entry((t.word.as_str(), t.stem.as_str()))
+                .or_insert_with(|| {
+                    forms.push((t.word.clone(), t.stem.clone()));
+                    forms.len() - 1
+                });
+            spans.push(Span {
+                start: t.start,
+                end: t.end,
+                position: t.position,
+                form,
+                derived: t.derived,
+            });
+        }
+        Analysed::new(forms, spans, sentence_spans(text))
+    }
+
+    #[test]
+    fn analysing_directly_equals_analysing_the_tokens() {
+        for text in [
+            "CAR-T cells, AAV9 and 65% of β-globin; CAR-T again, aav and AAV9.",
+            "Days1 days day-to-day Leber’s LEBER's 1989-2017 i.e. e.g.",
+        ] {
+            // The same tokens with the same words and stems (forms may be numbered apart).
+            let view = |a: &Analysed| {
+                let tokens: Vec<_> = a
+                    .tokens
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.start,
+                            t.end,
+                            t.position,
+                            t.derived,
+                            a.word(t).to_string(),
+                            a.stem(t).to_string(),
+                        )
+                    })
+                    .collect();
+                (tokens, a.sentences.clone())
+            };
+            assert_eq!(
+                view(&Analysed::of(text)),
+                view(&from_tokens(text, &tokens(text)))
+            );
+        }
     }
 
     #[test]
