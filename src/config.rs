@@ -211,6 +211,18 @@ mod tests {
     }
 
     #[test]
+    fn index_settings_become_build_options() {
+        let mut config: Config = toml::from_str("[index]\nthreads = 3\n").unwrap();
+        config
+            .apply_env(|name| (name == "CITEBOT_WRITER_MEMORY_MB").then(|| "48".to_string()))
+            .unwrap();
+        let options = config.index.build_options();
+        assert_eq!((options.threads, options.writer_memory), (3, 48_000_000));
+        // 0 threads: one per core.
+        assert!(IndexConfig::default().build_options().threads >= 1);
+    }
+
+    #[test]
     fn unknown_keys_and_bad_numbers_are_reported() {
         assert!(toml::from_str::<Config>("[search]\nmin_coverag = 1\n").is_err());
         let err = Config::default()

@@ -740,6 +740,56 @@ mod tests {
     }
 
     #[test]
+    fn writer_memory_bounds_the_threads() {
+        let options = |threads, writer_memory| BuildOptions {
+            threads,
+            writer_memory,
+        };
+        assert_eq!(options(4, 128_000_000).threads(), 4);
+        assert_eq!(options(4, 40_000_000).threads(), 2);
+        assert_eq!(options(4, 1_000_000).threads(), 1);
+        assert_eq!(options(0, 128_000_000).threads(), 1);
+    }
+
+    #[test]
+    fn one_thread_or_several_index_the_same_passages_and_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = dir.path().join("corpus");
+        fs::create_dir(&corpus).unwrap();
+        for i in 0..6 {
+            fs::write(
+                corpus.join(format!("{i}.md")),
+                format!("# Doc {i}\n\n## Part\n\nAdeno-associated virus (AAV) vectors number {i}.\n\nSecond paragraph of document {i} here.\n"),
+            )
+            .unwrap();
+        }
+        let open = |threads: usize| {
+            let index_dir = dir.path().join(format!("index-{threads}"));
+            let options = BuildOptions {
+                threads,
+                writer_memory: 64_000_000,
+            };
+            let report = build_with(&corpus, &index_dir, &options, &mut |_| {}).unwrap();
+            assert_eq!(report.documents, 6);
+            Index::open(&index_dir).unwrap()
+        };
+        let (one, two) = (open(1), open(2));
+        assert_eq!(one.manifest.files, two.manifest.files);
+        assert_eq!(one.manifest.passages, two.manifest.passages);
+        assert_eq!(one.lexicon, two.lexicon);
+        let words = |index: &Index| {
+            let mut stream = index.vocabulary.stream();
+            let mut out = Vec::new();
+            while let Some((word, n)) = tantivy_fst::Streamer::next(&mut stream) {
+                out.push((String::from_utf8_lossy(word).into_owned(), n));
+            }
+            out
+        };
+        assert_eq!(words(&one), words(&two));
+        assert!(words(&one).contains(&("adeno".to_string(), 6)));
+    }
+
+    #[test]
     fn build_then_open_round_trips_passages() {
         let dir = corpus_with(
             "# T\n\n## S\n\nAdeno-associated virus (or AAV) vectors are used widely today.\n",

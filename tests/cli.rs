@@ -30,6 +30,24 @@ fn first_use_builds_the_index_then_reuses_it() {
 }
 
 #[test]
+fn index_piped_prints_one_report_line_with_peak_memory_and_no_progress_bar() {
+    let dir = workspace();
+    let out = citebot(dir.path())
+        .args(["index"])
+        .env("CITEBOT_WRITER_MEMORY_MB", "30")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains("73 passages"), "{stdout}");
+    assert!(stdout.contains("peak memory"), "{stdout}");
+    // A progress bar draws on stderr with carriage returns; piped, there is none.
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn an_edited_corpus_is_reindexed_before_answering() {
     let dir = workspace();
     citebot(dir.path())
