@@ -75,13 +75,6 @@ impl Lexicon {
         Ok(())
     }
 
-    /// Finds "long form (ABBR)" and "long form (or ABBR)" in corpus text.
-    pub fn mine_acronyms(&mut self, text: &str) {
-        for pair in acronyms(text) {
-            self.add_equivalents(pair);
-        }
-    }
-
     /// For each wording found as a run in `stems`: where it stands, and the
     /// wordings that mean the same.
     pub fn expansions<'a>(&'a self, stems: &[String]) -> Vec<(Range<usize>, Vec<&'a Wording>)> {
@@ -195,13 +188,25 @@ mod tests {
         words.iter().map(|w| w.to_string()).collect()
     }
 
+    fn mine(lex: &mut Lexicon, text: &str) {
+        for pair in acronyms(text) {
+            lex.add_equivalents(pair);
+        }
+    }
+
     #[test]
     fn mines_acronyms_with_and_without_or() {
         let mut lex = Lexicon::default();
-        lex.mine_acronyms("the vectors derived from adeno-associated virus (or AAV). Over");
-        lex.mine_acronyms("arm them with a chimeric receptor (CAR). This");
-        lex.mine_acronyms("small interfering RNA (siRNA) presenting");
-        lex.mine_acronyms("launched in 2016) (Strimvelis, launched) (nucleases)");
+        mine(
+            &mut lex,
+            "the vectors derived from adeno-associated virus (or AAV). Over",
+        );
+        mine(&mut lex, "arm them with a chimeric receptor (CAR). This");
+        mine(&mut lex, "small interfering RNA (siRNA) presenting");
+        mine(
+            &mut lex,
+            "launched in 2016) (Strimvelis, launched) (nucleases)",
+        );
         assert_eq!(
             lex.groups,
             vec![
@@ -217,7 +222,7 @@ mod tests {
         let mut lex = Lexicon::default();
         lex.add_synonym_file(Path::new("s.csv"), "# lay words\ncost, price\n")
             .unwrap();
-        lex.mine_acronyms("adeno-associated virus (or AAV)");
+        mine(&mut lex, "adeno-associated virus (or AAV)");
         assert_eq!(
             lex.expansions(&s(&["price", "of", "aav"])),
             vec![

@@ -385,7 +385,7 @@ impl Engine {
             if subject.is_some_and(|subject| defines(&stored.analysed, subject)) {
                 score += c.weight_definition;
             }
-            scored.push((score, signals.coverage, stored));
+            scored.push((score, signals.coverage, stored, matches));
         }
         scored.sort_by(|a, b| {
             b.0.total_cmp(&a.0)
@@ -394,8 +394,7 @@ impl Engine {
         scored.truncate(top);
         let mut hits: Vec<Hit> = scored
             .into_iter()
-            .map(|(score, coverage, stored)| {
-                let matches = matcher.matches(&stored.analysed);
+            .map(|(score, coverage, stored, matches)| {
                 let display = Display::of(&stored.analysed, &matches, concepts);
                 Hit {
                     rank: 0,

@@ -44,7 +44,11 @@ fn index_piped_prints_one_report_line_with_peak_memory_and_no_progress_bar() {
     assert!(stdout.contains("73 passages"), "{stdout}");
     assert!(stdout.contains("peak memory"), "{stdout}");
     // A progress bar draws on stderr with carriage returns; piped, there is none.
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
