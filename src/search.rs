@@ -300,7 +300,8 @@ impl Engine {
         Ok(concepts)
     }
 
-    /// Corpus words within a small edit distance of `word`, the closest ones.
+    /// Corpus words within a small edit distance of `word`, the closest ones
+    /// (the first three in dictionary order).
     fn corrections(&self, word: &str) -> Result<Vec<String>, Error> {
         // Two edits only in long words: in short ones they reach unrelated words.
         let max_distance = match word.chars().count() {
@@ -308,43 +309,89 @@ impl Engine {
             4..=9 => 1,
             _ => 2,
         };
-        // A Levenshtein automaton walks only the parts of the dictionary within
-        // reach, instead of comparing the word with every corpus word.
-        // Two edits away, keep the first letter (as Lucene's spell checker does):
-        // typos there are rare, and it spares most of the costly walk on a large corpus.
-        let term = Term::from_field_text(self.index.fields.body, word);
         let Some(first) = word.chars().next() else {
             return Ok(Vec::new());
         };
-        let prefix = &word[..first.len_utf8()];
-        let after = char::from_u32(u32::from(first) + 1).map(String::from);
-        for distance in 1..=max_distance {
-            let automaton = FuzzyTermQuery::new(term.clone(), distance, true).automaton()?;
-            let mut range = self.index.vocabulary.search(automaton);
-            if distance > 1 {
-                range = range.ge(prefix);
-                if let Some(after) = &after {
-                    range = range.lt(after);
-                }
-            }
-            let mut stream = range.into_stream();
-            let mut found: Vec<String> = Vec::new();
-            while let Some((key, _)) = stream.next() {
-                let Ok(candidate) = std::str::from_utf8(key) else {
-                    continue;
-                };
-                if candidate.chars().count() >= 3 {
-                    found.push(candidate.to_string());
-                }
-                if found.len() == 3 {
-                    break;
-                }
-            }
-            if !found.is_empty() {
-                return Ok(found);
+        let same_first = first_letter_range(first);
+        let mut found = std::collections::BTreeSet::new();
+        // One edit. A Levenshtein automaton walks the dictionary only where a
+        // word could be in reach, but a changed first letter puts every branch
+        // of the dictionary in reach: so the automaton walks only the words
+        // that keep the first letter, and the words whose first letter is the
+        // edit are looked up directly (a few dozen lookups instead of a walk).
+        self.walk(word, 1, &same_first, &mut found)?;
+        let rest = &word[first.len_utf8()..];
+        let mut direct: Vec<String> = vec![rest.to_string()];
+        if let Some(second) = rest.chars().next() {
+            direct.push(format!("{second}{first}{}", &rest[second.len_utf8()..]));
+        }
+        for c in ('a'..='z').chain('0'..='9').filter(|&c| c != first) {
+            direct.push(format!("{c}{rest}"));
+            direct.push(format!("{c}{word}"));
+        }
+        found.extend(
+            direct
+                .into_iter()
+                .filter(|w| self.index.vocabulary.contains_key(w)),
+        );
+        // A word of another script: its first letter may have been typed as
+        // another letter of that script, which only a walk finds. (The reverse,
+        // a Latin word typed with a first letter of another script, is no typo.)
+        if !first.is_ascii() {
+            self.walk(
+                word,
+                1,
+                &(String::new(), Some(same_first.0.clone())),
+                &mut found,
+            )?;
+            self.walk(
+                word,
+                1,
+                &(same_first.1.clone().unwrap_or_default(), None),
+                &mut found,
+            )?;
+        }
+        // Two edits away, keep the first two letters: typos there are rare in a
+        // long word, and two edits put so much of the dictionary in reach that
+        // walking even one letter's share costs most of an answer on a large corpus.
+        if found.iter().all(|w: &String| w.chars().count() < 3) && max_distance > 1 {
+            let head: String = word.chars().take(2).collect();
+            let after = head
+                .chars()
+                .last()
+                .and_then(|c| char::from_u32(u32::from(c) + 1))
+                .map(|c| format!("{first}{c}"));
+            self.walk(word, 2, &(head, after), &mut found)?;
+        }
+        Ok(found
+            .into_iter()
+            .filter(|w| w.chars().count() >= 3)
+            .take(3)
+            .collect())
+    }
+
+    /// Adds the dictionary words within `distance` of `word` in the key range
+    /// [start, end) (no end: to the last word).
+    fn walk(
+        &self,
+        word: &str,
+        distance: u8,
+        (start, end): &(String, Option<String>),
+        found: &mut std::collections::BTreeSet<String>,
+    ) -> Result<(), Error> {
+        let term = Term::from_field_text(self.index.fields.body, word);
+        let automaton = FuzzyTermQuery::new(term, distance, true).automaton()?;
+        let mut range = self.index.vocabulary.search(automaton).ge(start);
+        if let Some(end) = end {
+            range = range.lt(end);
+        }
+        let mut stream = range.into_stream();
+        while let Some((key, _)) = stream.next() {
+            if let Ok(candidate) = std::str::from_utf8(key) {
+                found.insert(candidate.to_string());
             }
         }
-        Ok(Vec::new())
+        Ok(())
     }
 
     fn rank(
@@ -609,6 +656,14 @@ fn closest_sections(hits: &[Hit], n: usize) -> Vec<String> {
         }
     }
     out
+}
+
+/// The dictionary key range of the words starting with `first`.
+fn first_letter_range(first: char) -> (String, Option<String>) {
+    (
+        first.to_string(),
+        char::from_u32(u32::from(first) + 1).map(String::from),
+    )
 }
 
 /// For "what is X" / "what are X" / "define X": the stems of X.

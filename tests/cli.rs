@@ -283,3 +283,37 @@ fn eval_top_limits_the_passages_counted() {
         all_line("1")
     );
 }
+
+/// Typo corrections: one edit anywhere (the first letter included, which is
+/// looked up rather than walked), two edits in long words that keep their
+/// first two letters.
+#[test]
+fn misspelt_words_are_corrected_wherever_the_edit_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    fs::create_dir(&corpus).unwrap();
+    fs::write(
+        corpus.join("a.md"),
+        "# Notes\n\n## Vectors\n\nLentiviruses integrate into the genome of dividing cells.\n\n\
+         ## Blood\n\nHemoglobinopathies such as thalassemia affect the red blood cells.\n\n\
+         ## Other\n\nNothing about those two subjects is written in this paragraph here.\n",
+    )
+    .unwrap();
+    let matched = |question: &str| -> String {
+        let out = citebot(dir.path())
+            .args(["ask", "--json", "-n", "1", question])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let answer: Value = serde_json::from_slice(&out).unwrap();
+        answer["passages"][0]["matched_terms"].to_string()
+    };
+    // A swap inside the word, a changed first letter, a missing first letter.
+    assert!(matched("lentivirsues").contains("lentiviruses"));
+    assert!(matched("pentiviruses").contains("lentiviruses"));
+    assert!(matched("entiviruses").contains("lentiviruses"));
+    // Two edits in a long word.
+    assert!(matched("hemoglobinopatees").contains("hemoglobinopathies"));
+}
