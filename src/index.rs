@@ -28,7 +28,7 @@ use crate::passages::{self, Citation, Passage};
 use crate::Error;
 
 /// Bumped whenever analysis or the schema changes, so old indexes rebuild themselves.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 const CURRENT: &str = "CURRENT";
 const MANIFEST: &str = "manifest.json";
@@ -87,10 +87,8 @@ fn schema() -> (Schema, Fields) {
         )
     };
     let fields = Fields {
-        body: b.add_text_field(
-            "body",
-            indexed(PRE_ANALYSED, IndexRecordOption::WithFreqsAndPositions),
-        ),
+        // No positions: nearness is read from the stored analysis, never from postings.
+        body: b.add_text_field("body", indexed(PRE_ANALYSED, IndexRecordOption::WithFreqs)),
         heading: b.add_text_field(
             "heading",
             indexed(PRE_ANALYSED, IndexRecordOption::WithFreqs),
