@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use citebot::analysis::Analysed;
 use citebot::search::Engine;
 use citebot::{corpus, passages};
 
@@ -35,6 +36,17 @@ pub fn check_corpus(input: &[u8]) {
         for p in &split {
             assert!(passages::word_count(&p.text) <= passages::MAX_WORDS);
             assert!(p.citation.lines[0] <= p.citation.lines[1]);
+            // The analysis stored in the index reads back as it was written.
+            let analysed = Analysed::of(&p.text);
+            let decoded = Analysed::decode(&analysed.encode(), &p.text);
+            assert_eq!(
+                decoded.as_ref(),
+                Some(&analysed),
+                "stored analysis round trip"
+            );
+            for s in &analysed.sentences {
+                assert!(p.text.get(s.clone()).is_some());
+            }
         }
     }
 }
