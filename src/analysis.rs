@@ -368,10 +368,8 @@ impl Analysed {
             };
             let position = last_position.checked_add(position_delta)?;
             let end = start.checked_add(len)?;
-            if form >= forms.len() || !text.is_char_boundary(start) || end > text.len() {
-                return None;
-            }
-            if !text.is_char_boundary(end) {
+            // `is_char_boundary` is false past the end too.
+            if form >= forms.len() || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
                 return None;
             }
             tokens.push(Span {
@@ -390,7 +388,7 @@ impl Analysed {
         for _ in 0..sentence_count {
             let start = last.checked_add(r.number()?)?;
             let end = start.checked_add(r.number()?)?;
-            if end > text.len() || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+            if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
                 return None;
             }
             sentences.push(start..end);

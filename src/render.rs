@@ -289,7 +289,7 @@ pub fn cut(text: &str, max: usize) -> String {
         .map_or(text.len(), |(i, _)| i);
     let head = &text[..end];
     // A sentence counts only when it is complete: punctuation or the end of a list line.
-    let sentence_end = crate::search::sentences(head)
+    let sentence_end = crate::analysis::sentences(head)
         .into_iter()
         .filter(|(_, s)| s.trim_end().ends_with(['.', '!', '?', ';']) || s.ends_with('\n'))
         .map(|(start, s)| start + s.trim_end().len())
@@ -536,7 +536,7 @@ mod tests {
             .iter()
             .filter_map(|w| text.find(w).map(|i| i..i + w.len()))
             .collect();
-        let first_sentence = crate::search::sentences(text)
+        let first_sentence = crate::analysis::sentences(text)
             .first()
             .map_or(0..text.len(), |(s, t)| *s..*s + t.trim_end().len());
         Hit {

@@ -312,7 +312,7 @@ impl Engine {
         let Some(first) = word.chars().next() else {
             return Ok(Vec::new());
         };
-        let same_first = first_letter_range(first);
+        let same_first = prefix_range(&word[..first.len_utf8()]);
         let mut found = std::collections::BTreeSet::new();
         // One edit. A Levenshtein automaton walks the dictionary only where a
         // word could be in reach, but a changed first letter puts every branch
@@ -335,33 +335,18 @@ impl Engine {
                 .filter(|w| self.index.vocabulary.contains_key(w)),
         );
         // A word of another script: its first letter may have been typed as
-        // another letter of that script, which only a walk finds. (The reverse,
-        // a Latin word typed with a first letter of another script, is no typo.)
+        // another letter of that script, which only a walk of the whole
+        // dictionary finds. (The reverse, a Latin word typed with a first
+        // letter of another script, is no typo.)
         if !first.is_ascii() {
-            self.walk(
-                word,
-                1,
-                &(String::new(), Some(same_first.0.clone())),
-                &mut found,
-            )?;
-            self.walk(
-                word,
-                1,
-                &(same_first.1.clone().unwrap_or_default(), None),
-                &mut found,
-            )?;
+            self.walk(word, 1, &(String::new(), None), &mut found)?;
         }
         // Two edits away, keep the first two letters: typos there are rare in a
         // long word, and two edits put so much of the dictionary in reach that
         // walking even one letter's share costs most of an answer on a large corpus.
         if found.iter().all(|w: &String| w.chars().count() < 3) && max_distance > 1 {
             let head: String = word.chars().take(2).collect();
-            let after = head
-                .chars()
-                .last()
-                .and_then(|c| char::from_u32(u32::from(c) + 1))
-                .map(|c| format!("{first}{c}"));
-            self.walk(word, 2, &(head, after), &mut found)?;
+            self.walk(word, 2, &prefix_range(&head), &mut found)?;
         }
         Ok(found
             .into_iter()
@@ -630,9 +615,6 @@ fn best_sentence(analysed: &Analysed, matches: &Matches, concepts: &[Concept]) -
     best
 }
 
-/// Sentences with their byte offsets; list lines count as sentences too.
-pub use analysis::sentences;
-
 fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
     ranges.sort_by_key(|r| (r.start, r.end));
     let mut out: Vec<Range<usize>> = Vec::new();
@@ -658,12 +640,15 @@ fn closest_sections(hits: &[Hit], n: usize) -> Vec<String> {
     out
 }
 
-/// The dictionary key range of the words starting with `first`.
-fn first_letter_range(first: char) -> (String, Option<String>) {
-    (
-        first.to_string(),
-        char::from_u32(u32::from(first) + 1).map(String::from),
-    )
+/// The dictionary key range [start, end) of the words starting with `prefix`
+/// (no end: to the last word).
+fn prefix_range(prefix: &str) -> (String, Option<String>) {
+    let mut chars = prefix.chars();
+    let end = chars
+        .next_back()
+        .and_then(|last| char::from_u32(u32::from(last) + 1))
+        .map(|next| format!("{}{next}", chars.as_str()));
+    (prefix.to_string(), end)
 }
 
 /// For "what is X" / "what are X" / "define X": the stems of X.
@@ -727,7 +712,7 @@ mod tests {
 
     #[test]
     fn sentences_split_list_lines() {
-        let got: Vec<_> = sentences("Lead in: one. Two.\n• item a\n• item b")
+        let got: Vec<_> = analysis::sentences("Lead in: one. Two.\n• item a\n• item b")
             .into_iter()
             .map(|(_, s)| s.trim())
             .collect();
