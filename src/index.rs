@@ -452,6 +452,7 @@ fn remove_old_generations(index_dir: &Path, current: &str) {
     let Ok(entries) = fs::read_dir(index_dir) else {
         return;
     };
+    let current_stamp = generation_stamp(current).map(|(stamp, _)| stamp);
     let mut complete: Vec<(SystemTime, PathBuf)> = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -464,7 +465,17 @@ fn remove_old_generations(index_dir: &Path, current: &str) {
             .and_then(|m| m.modified())
             .unwrap_or(UNIX_EPOCH);
         if path.join(MANIFEST).exists() {
-            complete.push((modified, path));
+            // Newer than the current one, its builder gone: a build killed between
+            // writing its manifest and switching `CURRENT`. It was never current,
+            // so no reader has it open.
+            let orphan = generation_stamp(&name).is_some_and(|(stamp, pid)| {
+                current_stamp.is_some_and(|c| stamp > c) && !process_alive(pid)
+            });
+            if orphan {
+                let _ = fs::remove_dir_all(&path);
+            } else {
+                complete.push((modified, path));
+            }
         } else if modified.elapsed().unwrap_or_default() > ABANDONED_AFTER {
             let _ = fs::remove_dir_all(&path);
         }
@@ -474,6 +485,18 @@ fn remove_old_generations(index_dir: &Path, current: &str) {
     for (_, path) in complete {
         let _ = fs::remove_dir_all(&path);
     }
+}
+
+/// The build time (ms) and builder's process id in a generation's name.
+fn generation_stamp(name: &str) -> Option<(u128, u32)> {
+    let (stamp, pid) = name.strip_prefix(GENERATION_PREFIX)?.split_once('-')?;
+    Some((stamp.parse().ok()?, pid.parse().ok()?))
+}
+
+/// Whether process `pid` runs; where that cannot be told, it is taken to run.
+fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
 /// An open generation, ready to search.
@@ -700,7 +723,11 @@ pub fn open_fresh(
 ) -> Result<Index, Error> {
     let reason = match Index::open(index_dir) {
         Ok(index) => match staleness(corpus_dir, &index.manifest)? {
-            Staleness::Fresh => return Ok(index),
+            Staleness::Fresh => {
+                // A build killed at the wrong moment leaves a generation behind.
+                remove_old_generations(index_dir, &index.manifest.generation);
+                return Ok(index);
+            }
             Staleness::Changed(why) => why,
         },
         Err(Error::BadIndex { reason, .. }) if reason == "no current generation" => {
@@ -822,6 +849,27 @@ mod tests {
             })
             .count();
         assert_eq!(generations, 2);
+    }
+
+    #[test]
+    fn a_generation_whose_build_died_before_switching_is_removed_on_open() {
+        let dir = corpus_with("# T\n\nSome words here.\n");
+        let (corpus_dir, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
+        build(&corpus_dir, &index_dir).unwrap();
+        let current = current_generation(&index_dir).unwrap();
+        let (stamp, _) = generation_stamp(&current).unwrap();
+        // Complete (a manifest) but never switched in: one by a process that is
+        // gone, one by a process that runs (this one) and may still switch.
+        let dead = index_dir.join(format!("gen-{}-4000000000", stamp + 1));
+        let running = index_dir.join(format!("gen-{}-{}", stamp + 2, std::process::id()));
+        for orphan in [&dead, &running] {
+            fs::create_dir(orphan).unwrap();
+            fs::write(orphan.join(MANIFEST), b"{}").unwrap();
+        }
+        open_fresh(&corpus_dir, &index_dir, &mut |_| {}).unwrap();
+        assert!(!dead.exists());
+        assert!(running.exists());
+        assert_eq!(current_generation(&index_dir), Some(current));
     }
 
     #[test]
