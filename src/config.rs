@@ -30,6 +30,9 @@ pub struct SearchConfig {
     pub min_known_share: f32,
     /// Below this share of the question's content in the best passage: not covered.
     pub min_coverage: f32,
+    /// "What is X" about a word found in at least this share of passages is
+    /// answered only by a passage that defines X; otherwise: not covered.
+    pub generic_share: f32,
 }
 
 impl Default for SearchConfig {
@@ -45,6 +48,7 @@ impl Default for SearchConfig {
             expansion_weight: 0.6,
             min_known_share: 0.45,
             min_coverage: 0.35,
+            generic_share: 0.2,
         }
     }
 }

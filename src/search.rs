@@ -172,16 +172,51 @@ impl Engine {
         let unknown_name = concepts.iter().any(|c| c.capitalized && c.known == 0.0);
 
         let subject = definition_subject(read, &tokens, &concepts);
-        answer.hits = self.rank(&searcher, &concepts, subject.as_deref(), top.max(1))?;
+        let ranked = self.rank(&searcher, &concepts, subject.as_deref(), top.max(1))?;
+        answer.hits = ranked.hits;
+        // A name the question is about ("how much does Kymriah cost") that the
+        // best passage never mentions: the passage answers another question.
+        let name_missing = concepts
+            .iter()
+            .zip(&ranked.top_weights)
+            .any(|(c, &w)| c.capitalized && c.known > 0.0 && w == 0.0);
+        let undefined = match &subject {
+            Some(subject) if !ranked.defined => self.is_generic(&searcher, subject)?,
+            _ => false,
+        };
         answer.hints = closest_sections(&answer.hits, 3);
         let top_coverage = answer.hits.first().map_or(0.0, |h| h.coverage);
+        let syntax = is_broken_query_syntax(read);
+        if syntax && answer.notice.is_none() {
+            answer.notice = Some(SYNTAX_NOTICE.to_string());
+        }
         if !unknown_name
+            && !syntax
+            && !name_missing
+            && !undefined
             && answer.known_share >= self.config.min_known_share
             && top_coverage >= self.config.min_coverage
         {
             answer.verdict = Verdict::Answered;
         }
         Ok(answer)
+    }
+
+    /// Whether a "what is X" subject is a word so common in the corpus that only
+    /// a passage defining it answers the question ("what is a gene" in an
+    /// article where nearly every passage says "gene").
+    fn is_generic(&self, searcher: &Searcher, subject: &[String]) -> Result<bool, Error> {
+        if subject.len() > 2 {
+            // "What are some diseases gene therapy might treat": facts, not a definition.
+            return Ok(false);
+        }
+        let n = searcher.num_docs().max(1) as f32;
+        for stem in subject {
+            if (self.doc_freq(searcher, stem)? as f32) < self.config.generic_share * n {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     fn doc_freq(&self, searcher: &Searcher, stem: &str) -> Result<u64, Error> {
@@ -385,7 +420,7 @@ impl Engine {
         concepts: &[Concept],
         subject: Option<&[String]>,
         top: usize,
-    ) -> Result<Vec<Hit>, Error> {
+    ) -> Result<Ranked, Error> {
         let fields = self.index.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for concept in concepts {
@@ -407,6 +442,7 @@ impl Engine {
         let matcher = Matcher::new(concepts);
         let c = &self.config;
         let mut scored = Vec::with_capacity(found.len());
+        let mut defined = false;
         for (bm25, address) in found {
             let stored = self.index.stored(searcher, address)?;
             let matches = matcher.matches(&stored.analysed);
@@ -415,18 +451,26 @@ impl Engine {
                 + c.weight_coverage * signals.coverage
                 + c.weight_proximity * signals.proximity;
             if subject.is_some_and(|subject| defines(&stored.analysed, subject)) {
+                defined = true;
                 score += c.weight_definition;
             }
-            scored.push((score, signals.coverage, stored, matches));
+            scored.push((
+                score,
+                signals.coverage,
+                stored,
+                matches,
+                signals.best_weight,
+            ));
         }
         scored.sort_by(|a, b| {
             b.0.total_cmp(&a.0)
                 .then(a.2.passage.ordinal.cmp(&b.2.passage.ordinal))
         });
         scored.truncate(top);
+        let top_weights = scored.first().map(|s| s.4.clone()).unwrap_or_default();
         let mut hits: Vec<Hit> = scored
             .into_iter()
-            .map(|(score, coverage, stored, matches)| {
+            .map(|(score, coverage, stored, matches, _)| {
                 let display = Display::of(&stored.analysed, &matches, concepts);
                 Hit {
                     rank: 0,
@@ -442,7 +486,11 @@ impl Engine {
         for (i, hit) in hits.iter_mut().enumerate() {
             hit.rank = i + 1;
         }
-        Ok(hits)
+        Ok(Ranked {
+            hits,
+            top_weights,
+            defined,
+        })
     }
 }
 
@@ -522,9 +570,16 @@ impl Matches<'_> {
     }
 }
 
+struct Ranked {
+    hits: Vec<Hit>,
+    top_weights: Vec<f32>,
+    defined: bool,
+}
+
 /// What the re-ranker scores a passage on.
 struct Signals {
     coverage: f32,
+    best_weight: Vec<f32>,
     proximity: f32,
 }
 
@@ -554,6 +609,7 @@ impl Signals {
             .count() as f32;
         Signals {
             coverage,
+            best_weight,
             proximity: close / pairs,
         }
     }
@@ -672,10 +728,12 @@ fn definition_subject(read: &str, tokens: &[Token], concepts: &[Concept]) -> Opt
     (asks && !subject.is_empty() && subject.len() <= 4).then_some(subject)
 }
 
-/// Stems of verbs that open a definition: "X is", "X consists of", "X refers to".
-const DEFINING_VERBS: &[&str] = &[
-    "is", "are", "consist", "involv", "refer", "mean", "call", "describ",
-];
+/// Stems of verbs that open a definition: "X consists of", "X refers to".
+const DEFINING_VERBS: &[&str] = &["consist", "involv", "refer", "mean", "describ", "defin"];
+
+/// Words after "X is" / "X are" that make the sentence a definition ("X is a …",
+/// "X are called …"), not a statement about X ("the gene is transported …").
+const DEFINING_COMPLEMENTS: &[&str] = &["a", "an", "the", "one", "call", "known", "defin"];
 
 /// Whether a sentence starts with `subject` (after an article) followed by a defining verb.
 fn defines(analysed: &Analysed, subject: &[String]) -> bool {
@@ -686,12 +744,36 @@ fn defines(analysed: &Analysed, subject: &[String]) -> bool {
             .filter(|t| !t.derived && t.start >= sentence.start && t.end <= sentence.end)
             .map(|t| analysed.stem(t))
             .skip_while(|s| matches!(*s, "the" | "a" | "an" | "•"))
-            .take(subject.len() + 1)
+            .take(subject.len() + 2)
             .collect();
-        stems.len() == subject.len() + 1
-            && stems[..subject.len()] == *subject
-            && DEFINING_VERBS.contains(&stems[subject.len()])
+        if stems.len() < subject.len() + 2 || stems[..subject.len()] != *subject {
+            return false;
+        }
+        let (verb, next) = (stems[subject.len()], stems[subject.len() + 1]);
+        DEFINING_VERBS.contains(&verb)
+            || (matches!(verb, "is" | "are") && DEFINING_COMPLEMENTS.contains(&next))
     })
+}
+
+const SYNTAX_NOTICE: &str =
+    "Search syntax (AND, OR, NOT, brackets, quotes) is not supported: ask in plain words.";
+
+/// Search-engine syntax left unfinished ("gene AND (therapy OR", `" OR 1=1 --`):
+/// a test of the parser or a paste gone wrong, not a question. Well-formed
+/// operators ("gene AND therapy") are read as plain words.
+fn is_broken_query_syntax(read: &str) -> bool {
+    let words: Vec<&str> = read.split_whitespace().collect();
+    let operator = |w: &&str| matches!(w.trim_matches(['(', ')', '"']), "AND" | "OR" | "NOT");
+    if !words.iter().any(operator) {
+        return false;
+    }
+    let opens = read.matches('(').count();
+    let closes = read.matches(')').count();
+    let quotes = read.matches('"').count();
+    opens != closes
+        || quotes % 2 == 1
+        || words.first().is_some_and(|w| matches!(*w, "AND" | "OR"))
+        || words.last().is_some_and(operator)
 }
 
 fn is_greeting(tokens: &[Token]) -> bool {
@@ -717,6 +799,17 @@ mod tests {
             .map(|(_, s)| s.trim())
             .collect();
         assert_eq!(got, ["Lead in: one.", "Two.", "• item a", "• item b"]);
+    }
+
+    #[test]
+    fn unfinished_search_syntax_is_recognised() {
+        assert!(is_broken_query_syntax("gene AND (therapy OR"));
+        assert!(is_broken_query_syntax("\" OR 1=1 --"));
+        assert!(is_broken_query_syntax("AAV NOT"));
+        assert!(!is_broken_query_syntax("gene AND therapy"));
+        assert!(!is_broken_query_syntax("(gene OR cell) therapy"));
+        assert!(!is_broken_query_syntax("what is CAR T (chimeric receptor"));
+        assert!(!is_broken_query_syntax("is it safe or not"));
     }
 
     #[test]

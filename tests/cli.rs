@@ -317,3 +317,31 @@ fn misspelt_words_are_corrected_wherever_the_edit_is() {
     // Two edits in a long word.
     assert!(matched("hemoglobinopatees").contains("hemoglobinopathies"));
 }
+
+/// Abstention: a name the best passage never mentions, and "what is X" for a
+/// word nearly every passage uses but none defines, are "not covered".
+#[test]
+fn questions_the_passages_only_seem_to_answer_are_not_covered() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    fs::create_dir(&corpus).unwrap();
+    fs::write(
+        corpus.join("a.md"),
+        "# Notes\n\n## Transport\n\nThe gene is transported into the cell by a vector.\n\n\
+         ## Drugs\n\nKymriah and Yescarta are approved drugs made of cells carrying a new gene.\n\n\
+         ## Cost\n\nGlybera costs around one million euros, a high price for a gene drug.\n\n\
+         ## Vectors\n\nA vector is a vehicle that carries a gene into a cell.\n",
+    )
+    .unwrap();
+    let answered = |question: &str| -> bool {
+        let out = stdout_of(citebot(dir.path()).args(["ask", "--json", question]));
+        let answer: Value = serde_json::from_str(&out).unwrap();
+        answer["answered"].as_bool().unwrap()
+    };
+    assert!(answered("how much does Glybera cost"));
+    assert!(!answered("how much does Kymriah cost"));
+    assert!(answered("What is a vector?"));
+    assert!(!answered("What is a gene?"));
+    assert!(answered("gene AND vector"));
+    assert!(!answered("gene AND (vector OR"));
+}
