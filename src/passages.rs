@@ -95,6 +95,10 @@ impl<'a> Group<'a> {
     }
 }
 
+fn is_lead_in(block: &Block) -> bool {
+    block.text.trim_end().ends_with(':')
+}
+
 /// Cuts a document into passages.
 pub fn split(doc: &Document) -> Vec<Passage> {
     let mut groups: Vec<Group> = Vec::new();
@@ -111,13 +115,16 @@ pub fn split(doc: &Document) -> Vec<Passage> {
             && match (last_block.kind, block.kind) {
                 // An item follows its lead-in or the items before it.
                 (BlockKind::Paragraph, BlockKind::ListItem) => {
-                    last_block.text.trim_end().ends_with(':') && last.fits(words, MAX_WORDS)
+                    is_lead_in(last_block) && last.fits(words, MAX_WORDS)
                 }
                 (BlockKind::ListItem, BlockKind::ListItem) => last.fits(words, LIST_GROUP_WORDS),
                 (BlockKind::Caption, _) | (_, BlockKind::Caption) => false,
-                // A thin paragraph joins the next one, or takes in a thin one after it.
+                // A thin paragraph joins the next one, or takes in a thin one after
+                // it, except a lead-in ("Viral vectors are:"), which opens the
+                // passage of what it introduces.
                 (BlockKind::Paragraph, BlockKind::Paragraph) => {
-                    (last.words < MIN_WORDS || words < MIN_WORDS) && last.fits(words, MAX_WORDS)
+                    (last.words < MIN_WORDS || (words < MIN_WORDS && !is_lead_in(block)))
+                        && last.fits(words, MAX_WORDS)
                 }
                 _ => false,
             };
@@ -251,6 +258,23 @@ mod tests {
         );
         assert_eq!(p[0].citation.lines, [3, 6]);
         assert_eq!(p[0].citation.section, "S");
+    }
+
+    #[test]
+    fn a_lead_in_after_a_paragraph_opens_the_passage_of_its_list() {
+        // Regression: the thin lead-in joined the paragraph before it, and the
+        // list was then cut in two when the second item no longer fitted.
+        let long = "A paragraph about something else entirely, long enough. ".repeat(12);
+        let doc = parse(
+            "a.md",
+            &format!("## S\n\n{long}\n\nViral vectors are:\n\n- integrative: one,\n- non-integrative: two.\n"),
+        );
+        let p = split(&doc);
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            p[1].text,
+            "Viral vectors are:\n• integrative: one,\n• non-integrative: two."
+        );
     }
 
     #[test]
