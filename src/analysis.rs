@@ -527,7 +527,9 @@ fn greek_name(c: char) -> Option<&'static str> {
 }
 
 /// Words that carry no content in a question. Negations are deliberately
-/// absent: "does not modify" must keep its "not".
+/// absent: "does not modify" must keep its "not". The frame of a question
+/// ("how does X work", "what happens to X", "the difference between X and Y",
+/// "what does X mean") names no subject either.
 pub fn is_stop_word(word: &str) -> bool {
     static SET: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
     SET.get_or_init(|| STOP_WORDS.split_whitespace().collect())
@@ -543,7 +545,8 @@ hers herself it its itself they them their theirs themselves as until while so t
 any each few more most other some such only own same both all s t d ll m o re ve y im ive youre dont \
 does doesnt did didnt isnt arent wasnt werent get got getting tell explain describe please know \
 thing things kind kinds way ways really actually exactly right now like much many lot lots anything \
-something someone anyone use used using there's what's whats hows";
+something someone anyone use used using there's what's whats hows \
+work works happen happens happened difference differences mean means";
 
 pub struct VecTokenStream {
     tokens: Vec<tantivy::tokenizer::Token>,
@@ -803,6 +806,13 @@ mod tests {
         }
         // Offsets past the end of another, shorter text.
         assert!(Analysed::decode(&bytes, "Viral").is_none());
+    }
+
+    #[test]
+    fn question_frames_are_stop_words() {
+        for word in ["work", "happens", "difference", "mean"] {
+            assert!(is_stop_word(word), "{word}");
+        }
     }
 
     #[test]
