@@ -200,7 +200,7 @@ pub fn build_with(
             return Err(e);
         }
     };
-    remove_old_generations(index_dir, &generation);
+    remove_old_generations(index_dir);
     words.sort_unstable();
     Ok(BuildReport {
         manifest,
@@ -447,8 +447,14 @@ pub fn current_generation(index_dir: &Path) -> Option<String> {
 }
 
 /// Keeps the current generation and the one before it (readers may still
-/// have it open); removes older ones and abandoned unfinished builds.
-fn remove_old_generations(index_dir: &Path, current: &str) {
+/// have it open); removes older ones and abandoned unfinished builds. The
+/// current generation is read from `CURRENT`, not taken from the caller: a
+/// build in another process may have switched it since the caller looked.
+fn remove_old_generations(index_dir: &Path) {
+    let Some(current) = current_generation(index_dir) else {
+        return;
+    };
+    let current = current.as_str();
     let Ok(entries) = fs::read_dir(index_dir) else {
         return;
     };
@@ -465,16 +471,21 @@ fn remove_old_generations(index_dir: &Path, current: &str) {
             .and_then(|m| m.modified())
             .unwrap_or(UNIX_EPOCH);
         if path.join(MANIFEST).exists() {
-            // Newer than the current one, its builder gone: a build killed between
-            // writing its manifest and switching `CURRENT`. It was never current,
-            // so no reader has it open.
-            let orphan = generation_stamp(&name).is_some_and(|(stamp, pid)| {
-                current_stamp.is_some_and(|c| stamp > c) && !process_alive(pid)
-            });
-            if orphan {
-                let _ = fs::remove_dir_all(&path);
-            } else {
-                complete.push((modified, path));
+            // Newer than the current one. Its builder still running: about to
+            // become current. Its builder gone: either it did become current
+            // (a builder switches `CURRENT` before it exits, so `CURRENT` read
+            // again now tells), or it was killed between writing its manifest
+            // and switching, and no reader ever had it open.
+            let newer = generation_stamp(&name)
+                .filter(|(stamp, _)| current_stamp.is_some_and(|c| *stamp > c));
+            match newer {
+                Some((_, pid)) if process_alive(pid) => {}
+                Some(_) => {
+                    if current_generation(index_dir).as_deref() != Some(name.as_str()) {
+                        let _ = fs::remove_dir_all(&path);
+                    }
+                }
+                None => complete.push((modified, path)),
             }
         } else if modified.elapsed().unwrap_or_default() > ABANDONED_AFTER {
             let _ = fs::remove_dir_all(&path);
@@ -725,7 +736,7 @@ pub fn open_fresh(
         Ok(index) => match staleness(corpus_dir, &index.manifest)? {
             Staleness::Fresh => {
                 // A build killed at the wrong moment leaves a generation behind.
-                remove_old_generations(index_dir, &index.manifest.generation);
+                remove_old_generations(index_dir);
                 return Ok(index);
             }
             Staleness::Changed(why) => why,
@@ -870,6 +881,26 @@ mod tests {
         assert!(!dead.exists());
         assert!(running.exists());
         assert_eq!(current_generation(&index_dir), Some(current));
+    }
+
+    #[test]
+    fn a_generation_made_current_by_another_process_is_kept() {
+        // Regression (3 askers while 6 rebuilds ran failed now and then): a
+        // process that had opened generation A saw generation B, newer, its
+        // builder gone, and removed it as a never-switched build although
+        // B's builder had switched `CURRENT` to B before exiting.
+        let dir = corpus_with("# T\n\nSome words here.\n");
+        let (corpus_dir, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
+        build(&corpus_dir, &index_dir).unwrap();
+        let opened = Index::open(&index_dir).unwrap();
+        let (stamp, _) = generation_stamp(&opened.manifest.generation).unwrap();
+        let other = format!("gen-{}-4000000000", stamp + 1);
+        fs::create_dir(index_dir.join(&other)).unwrap();
+        fs::write(index_dir.join(&other).join(MANIFEST), b"{}").unwrap();
+        switch_current(&index_dir, &other).unwrap();
+        remove_old_generations(&index_dir);
+        assert!(index_dir.join(&other).exists());
+        assert_eq!(current_generation(&index_dir), Some(other));
     }
 
     #[test]
