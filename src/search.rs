@@ -230,11 +230,17 @@ impl Engine {
         read: &str,
         tokens: &[Token],
     ) -> Result<Vec<Concept>, Error> {
-        // In a Title Cased Question capitals say nothing about names.
-        let words = tokens.iter().filter(|t| !t.derived).count();
+        // In a Title Cased Question capitals say nothing about names. The first
+        // word is capitalised in any question, so it is not counted.
+        let words = tokens
+            .iter()
+            .filter(|t| !t.derived && t.position > 0)
+            .count();
         let capitals = tokens
             .iter()
-            .filter(|t| !t.derived && read[t.start..t.end].starts_with(char::is_uppercase))
+            .filter(|t| {
+                !t.derived && t.position > 0 && read[t.start..t.end].starts_with(char::is_uppercase)
+            })
             .count();
         let title_case = capitals * 2 > words;
         let n = searcher.num_docs().max(1) as f32;
@@ -450,7 +456,9 @@ impl Engine {
             let mut score = c.weight_bm25 * bm25 / best_bm25
                 + c.weight_coverage * signals.coverage
                 + c.weight_proximity * signals.proximity;
-            if subject.is_some_and(|subject| defines(&stored.analysed, subject)) {
+            if subject
+                .is_some_and(|subject| defines(&stored.passage.text, &stored.analysed, subject))
+            {
                 defined = true;
                 score += c.weight_definition;
             }
@@ -735,23 +743,39 @@ const DEFINING_VERBS: &[&str] = &["consist", "involv", "refer", "mean", "describ
 /// "X are called …"), not a statement about X ("the gene is transported …").
 const DEFINING_COMPLEMENTS: &[&str] = &["a", "an", "the", "one", "call", "known", "defin"];
 
-/// Whether a sentence starts with `subject` (after an article) followed by a defining verb.
-fn defines(analysed: &Analysed, subject: &[String]) -> bool {
+/// Whether a sentence of `text` starts with `subject` (after an article)
+/// followed by a defining verb, or by a colon as in a glossary list.
+fn defines(text: &str, analysed: &Analysed, subject: &[String]) -> bool {
     analysed.sentences.iter().any(|sentence| {
-        let stems: Vec<&str> = analysed
+        let opening: Vec<&Span> = analysed
             .tokens
             .iter()
             .filter(|t| !t.derived && t.start >= sentence.start && t.end <= sentence.end)
-            .map(|t| analysed.stem(t))
-            .skip_while(|s| matches!(*s, "the" | "a" | "an" | "•"))
+            .skip_while(|t| matches!(analysed.stem(t), "the" | "a" | "an" | "•"))
             .take(subject.len() + 2)
             .collect();
-        if stems.len() < subject.len() + 2 || stems[..subject.len()] != *subject {
+        let n = subject.len();
+        if n == 0
+            || opening.len() < n + 1
+            || opening[..n]
+                .iter()
+                .map(|t| analysed.stem(t))
+                .ne(subject.iter().map(String::as_str))
+        {
             return false;
         }
-        let (verb, next) = (stems[subject.len()], stems[subject.len() + 1]);
+        // "Glybera: the first drug commercialized in Europe".
+        if text
+            .get(opening[n - 1].end..)
+            .is_some_and(|rest| rest.starts_with(':'))
+        {
+            return true;
+        }
+        let verb = analysed.stem(opening[n]);
+        let next = opening.get(n + 1).map(|t| analysed.stem(t));
         DEFINING_VERBS.contains(&verb)
-            || (matches!(verb, "is" | "are") && DEFINING_COMPLEMENTS.contains(&next))
+            || (matches!(verb, "is" | "are")
+                && next.is_some_and(|w| DEFINING_COMPLEMENTS.contains(&w)))
     })
 }
 
@@ -799,6 +823,26 @@ mod tests {
             .map(|(_, s)| s.trim())
             .collect();
         assert_eq!(got, ["Lead in: one.", "Two.", "• item a", "• item b"]);
+    }
+
+    #[test]
+    fn definitions_are_told_from_statements() {
+        let defined = |text: &str, subject: &[&str]| {
+            let subject: Vec<String> = subject.iter().map(|s| s.to_string()).collect();
+            defines(text, &Analysed::of(text), &subject)
+        };
+        assert!(defined(
+            "Gene therapy consists of adding genes.",
+            &["gene", "therapi"]
+        ));
+        assert!(defined("A vector is a vehicle for genes.", &["vector"]));
+        assert!(defined(
+            "• Glybera: the first drug sold in Europe.",
+            &["glybera"]
+        ));
+        // About the gene, not what a gene is.
+        assert!(!defined("The gene is transported by a vector.", &["gene"]));
+        assert!(!defined("Glybera costs one million euros.", &["glybera"]));
     }
 
     #[test]

@@ -340,6 +340,8 @@ fn questions_the_passages_only_seem_to_answer_are_not_covered() {
     };
     assert!(answered("how much does Glybera cost"));
     assert!(!answered("how much does Kymriah cost"));
+    // Short questions: the capital of the first word does not make them Title Case.
+    assert!(!answered("Is Kymriah costly?"));
     assert!(answered("What is a vector?"));
     assert!(!answered("What is a gene?"));
     assert!(answered("gene AND vector"));
