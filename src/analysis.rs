@@ -87,17 +87,28 @@ enum WordClass {
     Other,
 }
 
+#[inline]
 fn word_class(b: u8) -> WordClass {
-    match b {
-        b'a'..=b'z' | b'A'..=b'Z' => WordClass::Letter,
-        b'0'..=b'9' => WordClass::Numeric,
-        b'_' => WordClass::ExtendNumLet,
-        b':' => WordClass::MidLetter,
-        b',' | b';' => WordClass::MidNum,
-        b'.' | b'\'' => WordClass::MidNumLetQ,
-        _ => WordClass::Other,
-    }
+    WORD_CLASSES[usize::from(b)]
 }
+
+static WORD_CLASSES: [WordClass; 256] = {
+    let mut table = [WordClass::Other; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b'a'..=b'z' | b'A'..=b'Z' => WordClass::Letter,
+            b'0'..=b'9' => WordClass::Numeric,
+            b'_' => WordClass::ExtendNumLet,
+            b':' => WordClass::MidLetter,
+            b',' | b';' => WordClass::MidNum,
+            b'.' | b'\'' => WordClass::MidNumLetQ,
+            _ => WordClass::Other,
+        };
+        b += 1;
+    }
+    table
+};
 
 /// The end of the word-like segment starting at `start` (a letter, digit or `_`).
 fn ascii_word_end(bytes: &[u8], start: usize) -> usize {
