@@ -519,29 +519,48 @@ impl Analysed {
         &self.forms[span.form].0
     }
 
-    /// A compact binary form for the index's store (varints, offsets as deltas).
-    pub fn encode(&self) -> Vec<u8> {
+    /// A compact binary form for the index's store (varints, offsets as deltas),
+    /// read back with the same `text`. Most of a passage's forms are spelled
+    /// out by the text itself: a word that is its first token's text folded is
+    /// not written, and a stem is written as what it adds to the word's
+    /// leading bytes it shares ("vectors" → "vector" costs two bytes).
+    pub fn encode(&self, text: &str) -> Vec<u8> {
         let mut out = Vec::with_capacity(16 + self.tokens.len() * 5);
         put(&mut out, self.forms.len());
-        for (word, stem) in &self.forms {
-            for s in [word, stem] {
-                put(&mut out, s.len());
-                out.extend_from_slice(s.as_bytes());
-            }
-        }
         put(&mut out, self.tokens.len());
         let (mut last_start, mut last_position) = (0, 0);
+        let mut first_token: Vec<Option<&Span>> = vec![None; self.forms.len()];
         for t in &self.tokens {
             // Derived forms start before the word they follow; deltas stay non-negative
             // by storing the start relative to the previous word's start, signed by flag.
             let back = t.start < last_start;
             put(&mut out, t.start.abs_diff(last_start));
-            put(&mut out, t.end - t.start);
+            put(
+                &mut out,
+                ((t.end - t.start) << 2) | usize::from(t.derived) | (usize::from(back) << 1),
+            );
             put(&mut out, (t.position - last_position) as usize);
             put(&mut out, t.form);
-            out.push(u8::from(t.derived) | (u8::from(back) << 1));
             last_start = t.start;
             last_position = t.position;
+            first_token[t.form].get_or_insert(t);
+        }
+        let mut folded = String::new();
+        for ((word, stem), first) in self.forms.iter().zip(first_token) {
+            let spelled = first.is_some_and(|t| {
+                text.get(t.start..t.end).is_some_and(|segment| {
+                    fold_into(segment, &mut folded);
+                    folded == *word
+                })
+            });
+            let shared = shared_prefix(word, stem);
+            put(&mut out, (shared << 1) | usize::from(!spelled));
+            if !spelled {
+                put(&mut out, word.len());
+                out.extend_from_slice(word.as_bytes());
+            }
+            put(&mut out, stem.len() - shared);
+            out.extend_from_slice(&stem.as_bytes()[shared..]);
         }
         put(&mut out, self.sentences.len());
         let mut last = 0;
@@ -557,39 +576,50 @@ impl Analysed {
     pub fn decode(bytes: &[u8], text: &str) -> Option<Analysed> {
         let mut r = Reader { bytes, at: 0 };
         let form_count = r.number()?;
-        let mut forms = Vec::with_capacity(form_count.min(bytes.len()));
-        for _ in 0..form_count {
-            forms.push((r.string()?, r.string()?));
-        }
         let token_count = r.number()?;
         let mut tokens = Vec::with_capacity(token_count.min(bytes.len()));
         let (mut last_start, mut last_position) = (0usize, 0u32);
-        for _ in 0..token_count {
+        let mut first_token: Vec<Option<usize>> = vec![None; form_count.min(bytes.len())];
+        for i in 0..token_count {
             let delta = r.number()?;
-            let len = r.number()?;
+            let packed = r.number()?;
             let position_delta = u32::try_from(r.number()?).ok()?;
             let form = r.number()?;
-            let flags = r.byte()?;
-            let start = if flags & 2 != 0 {
+            let start = if packed & 2 != 0 {
                 last_start.checked_sub(delta)?
             } else {
                 last_start.checked_add(delta)?
             };
             let position = last_position.checked_add(position_delta)?;
-            let end = start.checked_add(len)?;
+            let end = start.checked_add(packed >> 2)?;
             // `is_char_boundary` is false past the end too.
-            if form >= forms.len() || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+            if form >= form_count || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
                 return None;
             }
+            first_token.get_mut(form)?.get_or_insert(i);
             tokens.push(Span {
                 start,
                 end,
                 position,
                 form,
-                derived: flags & 1 != 0,
+                derived: packed & 1 != 0,
             });
             last_start = start;
             last_position = position;
+        }
+        let mut forms = Vec::with_capacity(first_token.len());
+        for first in &first_token {
+            let header = r.number()?;
+            let word = if header & 1 != 0 {
+                r.string()?
+            } else {
+                let t: &Span = tokens.get((*first)?)?;
+                fold(text.get(t.start..t.end)?)
+            };
+            let shared = header >> 1;
+            let mut stem = word.get(..shared)?.to_string();
+            stem.push_str(&r.string()?);
+            forms.push((word, stem));
         }
         let sentence_count = r.number()?;
         let mut sentences = Vec::with_capacity(sentence_count.min(bytes.len()));
@@ -603,8 +633,18 @@ impl Analysed {
             sentences.push(start..end);
             last = start;
         }
-        (r.at == bytes.len()).then(|| Analysed::new(forms, tokens, sentences))
+        (r.at == bytes.len() && forms.len() == form_count)
+            .then(|| Analysed::new(forms, tokens, sentences))
     }
+}
+
+/// Length in bytes of the longest common prefix of `a` and `b` that ends on a
+/// character boundary.
+fn shared_prefix(a: &str, b: &str) -> usize {
+    a.char_indices()
+        .zip(b.chars())
+        .find(|((_, x), y)| x != y)
+        .map_or(a.len().min(b.len()), |((i, _), _)| i)
 }
 
 /// FNV-1a: a cheap, stable 64-bit key for a term (equal keys are then checked as text).
@@ -944,7 +984,7 @@ mod tests {
     fn analysed_text_round_trips_through_its_encoding() {
         let text = "CAR-T cells, AAV9 and 65% of β-globin.\n• Leber’s item two";
         let analysed = Analysed::of(text);
-        let decoded = Analysed::decode(&analysed.encode(), text).unwrap();
+        let decoded = Analysed::decode(&analysed.encode(text), text).unwrap();
         assert_eq!(decoded, analysed);
         let words: Vec<&str> = analysed.tokens.iter().map(|t| analysed.word(t)).collect();
         assert_eq!(words, self::words(text));
@@ -1046,7 +1086,7 @@ mod tests {
     #[test]
     fn damaged_analysis_is_refused_not_trusted() {
         let text = "Viral vectors deliver genes.";
-        let bytes = Analysed::of(text).encode();
+        let bytes = Analysed::of(text).encode(text);
         for cut in 0..bytes.len() {
             assert!(Analysed::decode(&bytes[..cut], text).is_none());
         }

@@ -28,7 +28,7 @@ use crate::passages::{self, Citation, Passage};
 use crate::Error;
 
 /// Bumped whenever analysis, passage splitting or the schema changes, so old indexes rebuild themselves.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 const CURRENT: &str = "CURRENT";
 const MANIFEST: &str = "manifest.json";
@@ -399,7 +399,7 @@ fn index_file(
         }
         writer.add_document(doc!(
             f.body => analysed.stem_stream(),
-            f.analysis => analysed.encode(),
+            f.analysis => analysed.encode(&p.text),
             f.heading => heading.1.as_str(),
             f.text => p.text.as_str(),
             f.kind => kind,

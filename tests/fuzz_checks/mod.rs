@@ -38,7 +38,7 @@ pub fn check_corpus(input: &[u8]) {
             assert!(p.citation.lines[0] <= p.citation.lines[1]);
             // The analysis stored in the index reads back as it was written.
             let analysed = Analysed::of(&p.text);
-            let decoded = Analysed::decode(&analysed.encode(), &p.text);
+            let decoded = Analysed::decode(&analysed.encode(&p.text), &p.text);
             assert_eq!(
                 decoded.as_ref(),
                 Some(&analysed),
