@@ -27,7 +27,8 @@ use crate::lexicon::{self, Lexicon, Wording};
 use crate::passages::{self, Citation, Passage};
 use crate::Error;
 
-/// Bumped whenever analysis, passage splitting or the schema changes, so old indexes rebuild themselves.
+/// Bumped whenever analysis, passage splitting or the schema changes, so old
+/// indexes rebuild themselves.
 pub const SCHEMA_VERSION: u32 = 8;
 
 const CURRENT: &str = "CURRENT";

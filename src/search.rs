@@ -578,9 +578,12 @@ impl Matches<'_> {
     }
 }
 
+/// The ranking, and what the verdict needs to know of it.
 struct Ranked {
     hits: Vec<Hit>,
+    /// How strongly the best passage holds each concept (0: not at all).
     top_weights: Vec<f32>,
+    /// Some candidate defines the subject of a "what is X" question.
     defined: bool,
 }
 
