@@ -5,7 +5,7 @@ mod common;
 
 use std::fs;
 
-use common::{citebot, stdout_of, workspace};
+use common::{citebot, stdout_of, workspace, workspace_with};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -289,16 +289,11 @@ fn eval_top_limits_the_passages_counted() {
 /// first two letters.
 #[test]
 fn misspelt_words_are_corrected_wherever_the_edit_is() {
-    let dir = tempfile::tempdir().unwrap();
-    let corpus = dir.path().join("corpus");
-    fs::create_dir(&corpus).unwrap();
-    fs::write(
-        corpus.join("a.md"),
+    let dir = workspace_with(
         "# Notes\n\n## Vectors\n\nLentiviruses integrate into the genome of dividing cells.\n\n\
          ## Blood\n\nHemoglobinopathies such as thalassemia affect the red blood cells.\n\n\
          ## Other\n\nNothing about those two subjects is written in this paragraph here.\n",
-    )
-    .unwrap();
+    );
     let matched = |question: &str| -> String {
         let out = citebot(dir.path())
             .args(["ask", "--json", "-n", "1", question])
@@ -322,17 +317,12 @@ fn misspelt_words_are_corrected_wherever_the_edit_is() {
 /// word nearly every passage uses but none defines, are "not covered".
 #[test]
 fn questions_the_passages_only_seem_to_answer_are_not_covered() {
-    let dir = tempfile::tempdir().unwrap();
-    let corpus = dir.path().join("corpus");
-    fs::create_dir(&corpus).unwrap();
-    fs::write(
-        corpus.join("a.md"),
+    let dir = workspace_with(
         "# Notes\n\n## Transport\n\nThe gene is transported into the cell by a vector.\n\n\
          ## Drugs\n\nKymriah and Yescarta are approved drugs made of cells carrying a new gene.\n\n\
          ## Cost\n\nGlybera costs around one million euros, a high price for a gene drug.\n\n\
          ## Vectors\n\nA vector is a vehicle that carries a gene into a cell.\n",
-    )
-    .unwrap();
+    );
     let answered = |question: &str| -> bool {
         let out = stdout_of(citebot(dir.path()).args(["ask", "--json", question]));
         let answer: Value = serde_json::from_str(&out).unwrap();

@@ -19,6 +19,14 @@ pub fn workspace() -> tempfile::TempDir {
     dir
 }
 
+/// A temporary working directory whose `corpus/` holds one Markdown file, `text`.
+pub fn workspace_with(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::create_dir(dir.path().join("corpus")).expect("create corpus");
+    fs::write(dir.path().join("corpus/a.md"), text).expect("write corpus");
+    dir
+}
+
 pub fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).expect("create dir");
     for entry in fs::read_dir(from).expect("read dir") {
