@@ -207,28 +207,25 @@ fn fold_into(segment: &str, out: &mut String) {
 
 /// Sentences with their byte offsets; list lines count as sentences too.
 pub fn sentences(text: &str) -> Vec<(usize, &str)> {
+    fn keep<'a>(out: &mut Vec<(usize, &'a str)>, at: usize, sentence: &'a str) {
+        if !sentence.trim().is_empty() {
+            out.push((at, sentence));
+        }
+    }
     let mut out = Vec::new();
     let mut line_start = 0;
     for line in text.split_inclusive('\n') {
-        let pieces: Vec<(usize, &str)> = if line.is_ascii() {
+        if line.is_ascii() {
             let mut start = 0;
-            segment::ascii_sentence_ends(line.as_bytes())
-                .into_iter()
-                .map(|end| {
-                    let piece = (start, &line[start..end]);
-                    start = end;
-                    piece
-                })
-                .collect()
+            for end in segment::ascii_sentence_ends(line.as_bytes()) {
+                keep(&mut out, line_start + start, &line[start..end]);
+                start = end;
+            }
         } else {
-            line.split_sentence_bound_indices().collect()
-        };
-        out.extend(
-            pieces
-                .into_iter()
-                .filter(|(_, sentence)| !sentence.trim().is_empty())
-                .map(|(offset, sentence)| (line_start + offset, sentence)),
-        );
+            for (offset, sentence) in line.split_sentence_bound_indices() {
+                keep(&mut out, line_start + offset, sentence);
+            }
+        }
         line_start += line.len();
     }
     out
