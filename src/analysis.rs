@@ -205,30 +205,39 @@ fn fold_into(segment: &str, out: &mut String) {
     out.extend(trimmed.chars().filter(|c| c.is_alphanumeric()));
 }
 
-/// Sentences with their byte offsets; list lines count as sentences too.
-pub fn sentences(text: &str) -> Vec<(usize, &str)> {
-    fn keep<'a>(out: &mut Vec<(usize, &'a str)>, at: usize, sentence: &'a str) {
-        if !sentence.trim().is_empty() {
-            out.push((at, sentence));
-        }
-    }
+/// Where the sentences of `text` start (UAX #29, as `split_sentence_bound_indices`
+/// gives them), line by line so that ASCII lines take the fast path: a line
+/// break always ends a sentence, so nothing is lost by cutting there first.
+pub fn sentence_starts(text: &str) -> Vec<usize> {
     let mut out = Vec::new();
     let mut line_start = 0;
     for line in text.split_inclusive('\n') {
         if line.is_ascii() {
-            let mut start = 0;
-            for end in segment::ascii_sentence_ends(line.as_bytes()) {
-                keep(&mut out, line_start + start, &line[start..end]);
-                start = end;
-            }
+            out.push(line_start);
+            let ends = segment::ascii_sentence_ends(line.as_bytes());
+            let inner = ends.len().saturating_sub(1);
+            out.extend(ends[..inner].iter().map(|end| line_start + end));
         } else {
-            for (offset, sentence) in line.split_sentence_bound_indices() {
-                keep(&mut out, line_start + offset, sentence);
-            }
+            out.extend(
+                line.split_sentence_bound_indices()
+                    .map(|(offset, _)| line_start + offset),
+            );
         }
         line_start += line.len();
     }
     out
+}
+
+/// Sentences with their byte offsets; list lines count as sentences too.
+pub fn sentences(text: &str) -> Vec<(usize, &str)> {
+    let starts = sentence_starts(text);
+    let ends = starts.iter().skip(1).copied().chain([text.len()]);
+    starts
+        .iter()
+        .zip(ends)
+        .map(|(&start, end)| (start, &text[start..end]))
+        .filter(|(_, sentence)| !sentence.trim().is_empty())
+        .collect()
 }
 
 /// Byte ranges of the sentences and list lines of `text`, without surrounding space.

@@ -3,7 +3,6 @@
 //! neighbour, and a long one is cut at sentence boundaries into even parts.
 
 use serde::{Deserialize, Serialize};
-use unicode_segmentation::UnicodeSegmentation;
 
 use crate::corpus::{Block, BlockKind, Document};
 
@@ -37,11 +36,15 @@ pub struct Passage {
 
 pub const SECTION_SEPARATOR: &str = " › ";
 
-pub fn word_count(text: &str) -> usize {
-    // What `unicode_words` counts, through the faster ASCII path.
+/// The words of `text` with their offsets: what `unicode_word_indices` gives,
+/// through the faster ASCII path.
+fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
     crate::analysis::word_bounds(text)
         .filter(|(_, segment)| segment.chars().any(char::is_alphanumeric))
-        .count()
+}
+
+pub fn word_count(text: &str) -> usize {
+    words(text).count()
 }
 
 /// A run of blocks that will become one passage.
@@ -208,7 +211,7 @@ fn cut_long(text: &str, total: usize) -> Vec<String> {
 fn sentences_between_words(text: &str) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
     let mut start = 0;
-    for (offset, _) in text.split_sentence_bound_indices() {
+    for offset in crate::analysis::sentence_starts(text) {
         if offset > start && text[..offset].ends_with(char::is_whitespace) {
             out.push(&text[start..offset]);
             start = offset;
@@ -225,7 +228,7 @@ fn word_chunks(text: &str, limit: usize) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut count = 0;
-    for (offset, _) in text.unicode_word_indices() {
+    for (offset, _) in words(text) {
         if count == limit {
             out.push(&text[start..offset]);
             start = offset;
@@ -242,6 +245,7 @@ mod tests {
     use super::*;
     use crate::corpus::parse;
     use proptest::prelude::*;
+    use unicode_segmentation::UnicodeSegmentation;
 
     fn words_of(texts: impl IntoIterator<Item = String>) -> Vec<String> {
         texts

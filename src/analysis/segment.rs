@@ -7,16 +7,49 @@ use unicode_segmentation::UnicodeSegmentation;
 
 /// The word boundaries of `text`, as `split_word_bound_indices` gives them.
 pub fn word_bounds(text: &str) -> WordBounds<'_> {
-    if text.is_ascii() {
-        WordBounds::Ascii { text, at: 0 }
-    } else {
-        WordBounds::Unicode(text.split_word_bound_indices())
+    // Most texts are all ASCII: one piece, found without looking for cuts.
+    let piece_end = if text.is_ascii() { text.len() } else { 0 };
+    WordBounds {
+        text,
+        at: 0,
+        piece_end,
+        unicode: None,
     }
 }
 
-pub enum WordBounds<'a> {
-    Ascii { text: &'a str, at: usize },
-    Unicode(unicode_segmentation::UWordBoundIndices<'a>),
+/// Walks `text` in pieces, each cut just before a space that follows another
+/// ASCII character: a word boundary falls there whatever comes around it, so
+/// the pieces can be segmented apart. ASCII pieces take the fast path, the
+/// others go through the crate; one accented word no longer sends its whole
+/// passage down the slow path.
+pub struct WordBounds<'a> {
+    text: &'a str,
+    at: usize,
+    piece_end: usize,
+    unicode: Option<(usize, unicode_segmentation::UWordBoundIndices<'a>)>,
+}
+
+impl WordBounds<'_> {
+    /// Starts the piece at `self.at`; false at the end of the text.
+    fn next_piece(&mut self) -> bool {
+        let bytes = self.text.as_bytes();
+        let start = self.at;
+        if start >= bytes.len() {
+            return false;
+        }
+        let mut ascii = true;
+        let mut end = start + 1;
+        while end < bytes.len()
+            && !(bytes[end] == b' ' && bytes[end - 1] != b' ' && bytes[end - 1].is_ascii())
+        {
+            ascii &= bytes[end].is_ascii();
+            end += 1;
+        }
+        ascii &= bytes[start].is_ascii();
+        self.piece_end = end;
+        self.unicode = (!ascii).then(|| (start, self.text[start..end].split_word_bound_indices()));
+        true
+    }
 }
 
 /// Word-break classes of the ASCII characters that take part in a rule.
@@ -62,7 +95,15 @@ static WORD_CLASSES: [WordClass; 256] = {
 fn ascii_word_end(bytes: &[u8], start: usize) -> usize {
     use WordClass::*;
     let mut end = start + 1;
-    while end < bytes.len() {
+    loop {
+        // Runs of letters and digits, the bulk of any text, without the rules.
+        end += bytes[end..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        if end >= bytes.len() {
+            break;
+        }
         let (before, here) = (word_class(bytes[end - 1]), word_class(bytes[end]));
         let after = bytes.get(end + 1).map(|&b| word_class(b));
         let joins = match (before, here) {
@@ -88,13 +129,22 @@ impl<'a> Iterator for WordBounds<'a> {
     type Item = (usize, &'a str);
 
     fn next(&mut self) -> Option<(usize, &'a str)> {
-        let (text, at) = match self {
-            WordBounds::Unicode(inner) => return inner.next(),
-            WordBounds::Ascii { text, at } => (*text, at),
-        };
-        let bytes = text.as_bytes();
-        let start = *at;
-        let first = *bytes.get(start)?;
+        if self.at >= self.piece_end && !self.next_piece() {
+            return None;
+        }
+        if let Some((offset, inner)) = &mut self.unicode {
+            if let Some((start, segment)) = inner.next() {
+                self.at = *offset + start + segment.len();
+                return Some((*offset + start, segment));
+            }
+            self.unicode = None;
+            return self.next();
+        }
+        let text = self.text;
+        // The piece is ASCII: the text up to its end reads the same as it alone.
+        let bytes = &text.as_bytes()[..self.piece_end];
+        let start = self.at;
+        let first = bytes[start];
         let end = match first {
             b'\r' if bytes.get(start + 1) == Some(&b'\n') => start + 2,
             b' ' => start + bytes[start..].iter().take_while(|&&b| b == b' ').count(),
@@ -107,7 +157,7 @@ impl<'a> Iterator for WordBounds<'a> {
             }
             _ => start + 1,
         };
-        *at = end;
+        self.at = end;
         Some((start, &text[start..end]))
     }
 }
@@ -215,6 +265,19 @@ mod tests {
             text in prop_oneof![
                 "[aZq0-9 .,;:'_\"!?()\t\r\n-]{0,40}",
                 "[\\x00-\\x7F]{0,60}",
+            ]
+        ) {
+            let ours: Vec<(usize, &str)> = word_bounds(&text).collect();
+            let reference: Vec<(usize, &str)> = text.split_word_bound_indices().collect();
+            prop_assert_eq!(ours, reference);
+        }
+
+        #[test]
+        fn mixed_words_match_unicode_segmentation(
+            text in prop_oneof![
+                "[aZ0 .,:'\r\n\u{301}\u{200D}\u{2019}\u{3000}\u{1F600}\u{1F1EB}\u{1F1F7}é日ß-]{0,40}",
+                "\\PC{0,30}",
+                "[a \u{0}-\u{10FFFF}]{0,30}",
             ]
         ) {
             let ours: Vec<(usize, &str)> = word_bounds(&text).collect();
