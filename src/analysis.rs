@@ -3,7 +3,7 @@
 //! the same terms. tantivy reads the result through [`PreAnalysedTokenizer`].
 
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use frostem::{Algorithm, Stemmer};
 use unicode_normalization::UnicodeNormalization;
@@ -48,12 +48,73 @@ struct Scanned<'a> {
     kind: Kind,
 }
 
-impl Scanned<'_> {
-    fn stem(&self, stemmer: &Stemmer) -> String {
-        match self.kind {
-            Kind::Prefix => self.word.to_string(),
-            Kind::Plain | Kind::Joined => stem(stemmer, self.word),
+/// Every (word, stem) pair a thread has met: each word is stemmed once per
+/// thread, and the passages holding it share its strings instead of each
+/// allocating copies. Per passage, `seen`/`form` say whether and where the
+/// pair already sits in that passage's forms, so one lookup a word suffices.
+struct FormTable {
+    stemmer: Stemmer,
+    /// Form number of each word: stemmed words, then kept ones (letter prefixes).
+    ids: [FnvMap<Arc<str>, usize>; 2],
+    entries: Vec<FormEntry>,
+    /// Counts analysed texts; an entry with another stamp is new to this text.
+    stamp: u64,
+}
+
+struct FormEntry {
+    word: Arc<str>,
+    stem: Arc<str>,
+    stem_key: u64,
+    seen: u64,
+    form: usize,
+}
+
+/// Bounds a long-running process's table (a build of 100 MB meets about this many words).
+const FORM_TABLE_MAX: usize = 200_000;
+
+thread_local! {
+    static FORMS: std::cell::RefCell<FormTable> = std::cell::RefCell::new(FormTable {
+        stemmer: Stemmer::new(Algorithm::English),
+        ids: Default::default(),
+        entries: Vec::new(),
+        stamp: 0,
+    });
+}
+
+impl FormTable {
+    /// Starts a new text; the table is emptied between texts once full.
+    fn next_text(&mut self) -> u64 {
+        if self.entries.len() >= FORM_TABLE_MAX {
+            self.entries.clear();
+            self.ids = Default::default();
         }
+        self.stamp += 1;
+        self.stamp
+    }
+
+    fn entry(&mut self, w: &Scanned<'_>) -> &mut FormEntry {
+        let slot = usize::from(w.kind == Kind::Prefix);
+        let id = match self.ids[slot].get(w.word) {
+            Some(&id) => id,
+            None => {
+                let word: Arc<str> = Arc::from(w.word);
+                let stem: Arc<str> = if slot == 1 || w.word.chars().any(|c| c.is_ascii_digit()) {
+                    word.clone()
+                } else {
+                    Arc::from(self.stemmer.stem(w.word).as_ref())
+                };
+                self.entries.push(FormEntry {
+                    stem_key: term_key(&stem),
+                    word: word.clone(),
+                    stem,
+                    seen: 0,
+                    form: 0,
+                });
+                self.ids[slot].insert(word, self.entries.len() - 1);
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[id]
     }
 }
 
@@ -145,19 +206,22 @@ fn scan(text: &str, emit: &mut dyn FnMut(Scanned<'_>)) {
 /// hyphenated compound ("CAR-T" → also "cart"), and the letter part of a
 /// letters-then-digits word ("AAV9" → also "aav"), so both spellings meet.
 pub fn tokens(text: &str) -> Vec<Token> {
-    let stemmer = Stemmer::new(Algorithm::English);
-    let mut out: Vec<Token> = Vec::new();
-    scan(text, &mut |w| {
-        out.push(Token {
-            start: w.start,
-            end: w.end,
-            position: w.position,
-            stem: w.stem(&stemmer),
-            word: w.word.to_string(),
-            derived: w.kind != Kind::Plain,
-        })
-    });
-    out
+    FORMS.with(|table| {
+        let mut table = table.borrow_mut();
+        table.next_text();
+        let mut out: Vec<Token> = Vec::new();
+        scan(text, &mut |w| {
+            out.push(Token {
+                start: w.start,
+                end: w.end,
+                position: w.position,
+                stem: table.entry(&w).stem.to_string(),
+                word: w.word.to_string(),
+                derived: w.kind != Kind::Plain,
+            })
+        });
+        out
+    })
 }
 
 /// Lowercases, folds accents and Greek letters, drops possessives and inner
@@ -257,7 +321,7 @@ fn sentence_spans(text: &str) -> Vec<Range<usize>> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Analysed {
     /// Distinct (word, stem) pairs of the text, in order of first appearance.
-    pub forms: Vec<(String, String)>,
+    pub forms: Vec<(Arc<str>, Arc<str>)>,
     /// [`term_key`] of each form's stem, so matching a question compares numbers.
     pub stem_keys: Vec<u64>,
     pub tokens: Vec<Span>,
@@ -277,36 +341,40 @@ pub struct Span {
 
 impl Analysed {
     pub fn of(text: &str) -> Analysed {
-        let stemmer = Stemmer::new(Algorithm::English);
-        let mut forms: Vec<(String, String)> = Vec::new();
-        // A form is a word stemmed, or (a letter prefix) kept as it is: each
-        // distinct one is stemmed once per text. Slot 0 stemmed, 1 kept.
-        let mut known: FnvMap<String, [Option<usize>; 2]> = FnvMap::default();
-        let mut spans = Vec::new();
-        scan(text, &mut |w| {
-            let slot = usize::from(w.kind == Kind::Prefix);
-            let found = known.get(w.word).and_then(|slots| slots[slot]);
-            let form = match found {
-                Some(form) => form,
-                None => {
-                    forms.push((w.word.to_string(), w.stem(&stemmer)));
-                    let form = forms.len() - 1;
-                    known.entry(w.word.to_string()).or_default()[slot] = Some(form);
-                    form
+        FORMS.with(|table| {
+            let mut table = table.borrow_mut();
+            let stamp = table.next_text();
+            let (mut forms, mut stem_keys, mut spans) = (Vec::new(), Vec::new(), Vec::new());
+            scan(text, &mut |w| {
+                let entry = table.entry(&w);
+                if entry.seen != stamp {
+                    entry.seen = stamp;
+                    entry.form = forms.len();
+                    forms.push((entry.word.clone(), entry.stem.clone()));
+                    stem_keys.push(entry.stem_key);
                 }
-            };
-            spans.push(Span {
-                start: w.start,
-                end: w.end,
-                position: w.position,
-                form,
-                derived: w.kind != Kind::Plain,
+                spans.push(Span {
+                    start: w.start,
+                    end: w.end,
+                    position: w.position,
+                    form: entry.form,
+                    derived: w.kind != Kind::Plain,
+                });
             });
-        });
-        Analysed::new(forms, spans, sentence_spans(text))
+            Analysed {
+                forms,
+                stem_keys,
+                tokens: spans,
+                sentences: sentence_spans(text),
+            }
+        })
     }
 
-    fn new(forms: Vec<(String, String)>, tokens: Vec<Span>, sentences: Vec<Range<usize>>) -> Self {
+    fn new(
+        forms: Vec<(Arc<str>, Arc<str>)>,
+        tokens: Vec<Span>,
+        sentences: Vec<Range<usize>>,
+    ) -> Self {
         Analysed {
             stem_keys: forms.iter().map(|(_, stem)| term_key(stem)).collect(),
             forms,
@@ -363,7 +431,7 @@ impl Analysed {
             let spelled = first.is_some_and(|t| {
                 text.get(t.start..t.end).is_some_and(|segment| {
                     fold_into(segment, &mut folded);
-                    folded == *word
+                    *folded == **word
                 })
             });
             let shared = shared_prefix(word, stem);
@@ -432,7 +500,7 @@ impl Analysed {
             let shared = header >> 1;
             let mut stem = word.get(..shared)?.to_string();
             stem.push_str(&r.string()?);
-            forms.push((word, stem));
+            forms.push((Arc::from(word), Arc::from(stem)));
         }
         let sentence_count = r.number()?;
         let mut sentences = Vec::with_capacity(sentence_count.min(bytes.len()));
@@ -534,29 +602,6 @@ impl Reader<'_> {
     }
 }
 
-fn stem(stemmer: &Stemmer, word: &str) -> String {
-    if word.chars().any(|c| c.is_ascii_digit()) {
-        return word.to_string();
-    }
-    // Words repeat: a per-thread memo makes indexing a large corpus much cheaper.
-    thread_local! {
-        static STEMS: std::cell::RefCell<FnvMap<String, String>> =
-            std::cell::RefCell::new(FnvMap::default());
-    }
-    STEMS.with(|memo| {
-        let mut memo = memo.borrow_mut();
-        if let Some(stem) = memo.get(word) {
-            return stem.clone();
-        }
-        let stem = stemmer.stem(word).into_owned();
-        if memo.len() >= 200_000 {
-            memo.clear();
-        }
-        memo.insert(word.to_string(), stem.clone());
-        stem
-    })
-}
-
 fn is_alphabetic_word(word: &str) -> bool {
     word.chars().count() >= 1 && word.chars().all(char::is_alphabetic)
 }
@@ -632,7 +677,7 @@ impl Analysed {
 
     /// The distinct surface words.
     pub fn distinct_words(&self) -> Vec<&str> {
-        let mut words: Vec<&str> = self.forms.iter().map(|(word, _)| word.as_str()).collect();
+        let mut words: Vec<&str> = self.forms.iter().map(|(word, _)| &**word).collect();
         words.sort_unstable();
         words.dedup();
         words
@@ -807,14 +852,14 @@ mod tests {
 
     /// The same analysis built the slow way, from [`tokens`], to check [`Analysed::of`].
     fn from_tokens(text: &str, tokens: &[Token]) -> Analysed {
-        let mut forms: Vec<(String, String)> = Vec::new();
+        let mut forms: Vec<(Arc<str>, Arc<str>)> = Vec::new();
         let mut known: FnvMap<(&str, &str), usize> = FnvMap::default();
         let mut spans = Vec::with_capacity(tokens.len());
         for t in tokens {
             let form = *known
                 .entry((t.word.as_str(), t.stem.as_str()))
                 .or_insert_with(|| {
-                    forms.push((t.word.clone(), t.stem.clone()));
+                    forms.push((Arc::from(t.word.as_str()), Arc::from(t.stem.as_str())));
                     forms.len() - 1
                 });
             spans.push(Span {
