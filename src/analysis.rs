@@ -655,10 +655,6 @@ thing things kind kinds way ways really actually exactly right now like much man
 something someone anyone use used using there's what's whats hows \
 work works happen happens happened difference differences mean means";
 
-pub struct VecTokenStream {
-    tokens: Vec<tantivy::tokenizer::Token>,
-    next: usize,
-}
 
 impl Analysed {
     /// The stems as one string for a field indexed with [`PreAnalysedTokenizer`]:
@@ -689,53 +685,62 @@ impl Analysed {
 pub struct PreAnalysedTokenizer;
 
 impl tantivy::tokenizer::Tokenizer for PreAnalysedTokenizer {
-    type TokenStream<'a> = VecTokenStream;
+    type TokenStream<'a> = PreAnalysedStream<'a>;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        let mut tokens = Vec::new();
-        let mut position = 0usize;
-        let mut start = 0usize;
-        for (i, c) in text
-            .char_indices()
-            .chain(std::iter::once((text.len(), ' ')))
-        {
-            if c != ' ' && c != '|' {
-                continue;
-            }
-            if i > start {
-                tokens.push(tantivy::tokenizer::Token {
-                    offset_from: start,
-                    offset_to: i,
-                    position,
-                    text: text[start..i].to_string(),
-                    position_length: 1,
-                });
-            }
-            if c == ' ' && i > start {
-                position += 1;
-            }
-            start = i + 1;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> PreAnalysedStream<'a> {
+        PreAnalysedStream {
+            text,
+            at: 0,
+            position: 0,
+            token: tantivy::tokenizer::Token::default(),
         }
-        VecTokenStream { tokens, next: 0 }
     }
 }
 
-impl tantivy::tokenizer::TokenStream for VecTokenStream {
+/// Tokens read one at a time into one reused [`tantivy::tokenizer::Token`]:
+/// indexing allocates nothing per token.
+pub struct PreAnalysedStream<'a> {
+    text: &'a str,
+    at: usize,
+    /// Position of the next token.
+    position: usize,
+    token: tantivy::tokenizer::Token,
+}
+
+impl tantivy::tokenizer::TokenStream for PreAnalysedStream<'_> {
     fn advance(&mut self) -> bool {
-        if self.next < self.tokens.len() {
-            self.next += 1;
-            true
-        } else {
-            false
+        let bytes = self.text.as_bytes();
+        while self.at <= bytes.len() {
+            let start = self.at;
+            let end = bytes[start..]
+                .iter()
+                .position(|&b| b == b' ' || b == b'|')
+                .map_or(bytes.len(), |i| start + i);
+            self.at = end + 1;
+            if end > start {
+                let token = &mut self.token;
+                token.text.clear();
+                token.text.push_str(&self.text[start..end]);
+                token.offset_from = start;
+                token.offset_to = end;
+                token.position = self.position;
+                token.position_length = 1;
+                // A `|` puts the next form at the same place; a space moves on.
+                if bytes.get(end) != Some(&b'|') {
+                    self.position += 1;
+                }
+                return true;
+            }
         }
+        false
     }
 
     fn token(&self) -> &tantivy::tokenizer::Token {
-        &self.tokens[self.next - 1]
+        &self.token
     }
 
     fn token_mut(&mut self) -> &mut tantivy::tokenizer::Token {
-        &mut self.tokens[self.next - 1]
+        &mut self.token
     }
 }
 
@@ -836,6 +841,14 @@ mod tests {
         }
         let expected: Vec<(String, u32)> = tokens_of_analysis(&analysed);
         assert_eq!(got, expected);
+        // Runs of separators add nothing, and nothing is left over at the end.
+        let mut tokens = tokenizer.token_stream("  a||b  c ");
+        let mut got = Vec::new();
+        while tokens.advance() {
+            got.push((tokens.token().text.clone(), tokens.token().position));
+        }
+        assert_eq!(got, [("a".into(), 0), ("b".into(), 0), ("c".into(), 1)]);
+        assert!(!tokens.advance());
         assert_eq!(
             analysed.distinct_words(),
             ["aav", "aav9", "car", "cart", "cells", "deliver", "t"]
