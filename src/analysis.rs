@@ -655,7 +655,6 @@ thing things kind kinds way ways really actually exactly right now like much man
 something someone anyone use used using there's what's whats hows \
 work works happen happens happened difference differences mean means";
 
-
 impl Analysed {
     /// The stems as one string for a field indexed with [`PreAnalysedTokenizer`]:
     /// a space moves to the next word, a `|` adds another form at the same place.

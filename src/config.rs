@@ -22,6 +22,8 @@ pub struct SearchConfig {
     pub weight_proximity: f32,
     /// Bonus, for "what is X", for a passage with a sentence that opens "X is …" or "X consists of …".
     pub weight_definition: f32,
+    /// Added when a passage holds the kind of answer the question asks for (a cause for "why").
+    pub weight_intent: f32,
     /// Weight given to a typo correction relative to the word as typed.
     pub fuzzy_weight: f32,
     /// Weight given to a synonym or acronym expansion.
@@ -44,6 +46,7 @@ impl Default for SearchConfig {
             weight_coverage: 1.0,
             weight_proximity: 0.1,
             weight_definition: 0.5,
+            weight_intent: 0.5,
             fuzzy_weight: 0.8,
             expansion_weight: 0.6,
             min_known_share: 0.45,

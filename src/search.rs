@@ -4,6 +4,8 @@
 //! index fetches candidates by BM25, and a re-ranker scores how much of the
 //! question each candidate holds. The same signals decide "not covered".
 
+mod intent;
+
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -172,7 +174,8 @@ impl Engine {
         let unknown_name = concepts.iter().any(|c| c.capitalized && c.known == 0.0);
 
         let subject = definition_subject(read, &tokens, &concepts);
-        let ranked = self.rank(&searcher, &concepts, subject.as_deref(), top.max(1))?;
+        let intent = intent::of_question(&tokens);
+        let ranked = self.rank(&searcher, &concepts, subject.as_deref(), intent, top.max(1))?;
         answer.hits = ranked.hits;
         // A name the question is about ("how much does Kymriah cost") that the
         // best passage never mentions: the passage answers another question.
@@ -425,6 +428,7 @@ impl Engine {
         searcher: &Searcher,
         concepts: &[Concept],
         subject: Option<&[String]>,
+        intent: Option<intent::Intent>,
         top: usize,
     ) -> Result<Ranked, Error> {
         let fields = self.index.fields;
@@ -461,6 +465,9 @@ impl Engine {
             {
                 defined = true;
                 score += c.weight_definition;
+            }
+            if intent.is_some_and(|i| intent::answered_in(i, &stored.analysed)) {
+                score += c.weight_intent;
             }
             scored.push((
                 score,
