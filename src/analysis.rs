@@ -97,7 +97,10 @@ impl FormTable {
         let id = match self.ids[slot].get(w.word) {
             Some(&id) => id,
             None => {
-                let word: Arc<str> = Arc::from(w.word);
+                // Both kinds of a word share its string: `WordCounts` tells words apart by it.
+                let word: Arc<str> = self.ids[1 - slot]
+                    .get_key_value(w.word)
+                    .map_or_else(|| Arc::from(w.word), |(word, _)| word.clone());
                 let stem: Arc<str> = if slot == 1 || w.word.chars().any(|c| c.is_ascii_digit()) {
                     word.clone()
                 } else {
@@ -669,13 +672,43 @@ impl Analysed {
         }
         out
     }
+}
 
-    /// The distinct surface words.
-    pub fn distinct_words(&self) -> Vec<&str> {
-        let mut words: Vec<&str> = self.forms.iter().map(|(word, _)| &**word).collect();
-        words.sort_unstable();
-        words.dedup();
-        words
+/// How many texts each word appears in, over the texts a thread analyses
+/// with [`Analysed::of`]. A word's string is shared by every text the thread
+/// analyses (until its form table is emptied), so a word is counted by the
+/// address of that string: a pointer hashed, not the word's text compared.
+#[derive(Default)]
+pub struct WordCounts {
+    /// Address of the word's string → the string (held, so the address stays
+    /// its own), texts counted, and the last text that counted it.
+    counts: FnvMap<usize, (Arc<str>, u64, u64)>,
+    texts: u64,
+}
+
+impl WordCounts {
+    pub fn add(&mut self, analysed: &Analysed) {
+        self.texts += 1;
+        for (word, _) in &analysed.forms {
+            let address = Arc::as_ptr(word).cast::<u8>() as usize;
+            let (_, count, last) = self
+                .counts
+                .entry(address)
+                .or_insert_with(|| (word.clone(), 0, 0));
+            // A word and its letter prefix ("aav" in "aav aav9") count once a text.
+            if *last != self.texts {
+                *last = self.texts;
+                *count += 1;
+            }
+        }
+    }
+
+    /// Each word with its count; a word met again after the table was
+    /// emptied comes more than once, its counts to be added up.
+    pub fn into_counts(self) -> impl Iterator<Item = (Arc<str>, u64)> {
+        self.counts
+            .into_values()
+            .map(|(word, count, _)| (word, count))
     }
 }
 
@@ -848,10 +881,30 @@ mod tests {
         }
         assert_eq!(got, [("a".into(), 0), ("b".into(), 0), ("c".into(), 1)]);
         assert!(!tokens.advance());
-        assert_eq!(
-            analysed.distinct_words(),
-            ["aav", "aav9", "car", "cart", "cells", "deliver", "t"]
-        );
+    }
+
+    #[test]
+    fn words_are_counted_once_a_text() {
+        let mut counts = WordCounts::default();
+        // "aav" is a word and the letter prefix of "aav9": one text, counted once.
+        counts.add(&Analysed::of("AAV and AAV9 deliver CAR-T cells"));
+        counts.add(&Analysed::of("cells, cells"));
+        let mut got: Vec<(String, u64)> = counts
+            .into_counts()
+            .map(|(word, n)| (word.to_string(), n))
+            .collect();
+        got.sort();
+        let expected = [
+            ("aav", 1),
+            ("aav9", 1),
+            ("and", 1),
+            ("car", 1),
+            ("cart", 1),
+            ("cells", 2),
+            ("deliver", 1),
+            ("t", 1),
+        ];
+        assert_eq!(got, expected.map(|(w, n)| (w.to_string(), n)));
     }
 
     fn tokens_of_analysis(analysed: &Analysed) -> Vec<(String, u32)> {

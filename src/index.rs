@@ -21,7 +21,7 @@ use tantivy::{
     TantivyDocument,
 };
 
-use crate::analysis::{Analysed, FnvMap, PreAnalysedTokenizer};
+use crate::analysis::{Analysed, FnvMap, PreAnalysedTokenizer, WordCounts};
 use crate::corpus::{self, BlockKind, FileStamp};
 use crate::lexicon::{self, Lexicon, Wording};
 use crate::passages::{self, Citation, Passage};
@@ -240,7 +240,7 @@ fn write_generation(
     let done = AtomicU64::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<(usize, Result<FileResult, Error>)>> = Mutex::new(Vec::new());
-    let vocabularies: Mutex<Vec<FnvMap<String, u64>>> = Mutex::new(Vec::new());
+    let vocabularies: Mutex<Vec<WordCounts>> = Mutex::new(Vec::new());
     let (finished, finishing) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|scope| {
         // The workers share these by reference (the closures move only the references).
@@ -250,7 +250,7 @@ fn write_generation(
         for _ in 0..threads {
             let finished = finished.clone();
             scope.spawn(move || {
-                let mut vocabulary = FnvMap::default();
+                let mut vocabulary = WordCounts::default();
                 while !failed.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
@@ -332,20 +332,17 @@ fn write_generation(
 }
 
 /// The workers' word counts summed into one sorted dictionary (an FST of word → passages).
-fn vocabulary_fst(parts: Vec<FnvMap<String, u64>>) -> Result<Vec<u8>, Error> {
-    let mut parts = parts.into_iter();
-    let mut all = parts.next().unwrap_or_default();
-    for part in parts {
-        for (word, n) in part {
-            *all.entry(word).or_insert(0) += n;
-        }
+fn vocabulary_fst(parts: Vec<WordCounts>) -> Result<Vec<u8>, Error> {
+    let mut all: FnvMap<Arc<str>, u64> = FnvMap::default();
+    for (word, n) in parts.into_iter().flat_map(WordCounts::into_counts) {
+        *all.entry(word).or_insert(0) += n;
     }
-    let mut words: Vec<(String, u64)> = all.into_iter().collect();
+    let mut words: Vec<(Arc<str>, u64)> = all.into_iter().collect();
     words.sort_unstable();
     let mut builder = tantivy_fst::MapBuilder::memory();
     for (word, n) in words {
         builder
-            .insert(word, n)
+            .insert(word.as_bytes(), n)
             .map_err(|e| Error::write(Path::new(VOCABULARY), std::io::Error::other(e)))?;
     }
     builder
@@ -358,7 +355,7 @@ fn index_file(
     path: &Path,
     writer: &IndexWriter<TantivyDocument>,
     f: &Fields,
-    vocabulary: &mut FnvMap<String, u64>,
+    vocabulary: &mut WordCounts,
 ) -> Result<FileResult, Error> {
     let source = corpus::read_file(path)?;
     if !corpus::is_document(path) {
@@ -390,14 +387,7 @@ fn index_file(
         let analysed = Analysed::of(&p.text);
         acronyms.extend(lexicon::acronyms(&p.text));
         words.push(analysed.word_count());
-        for word in analysed.distinct_words() {
-            match vocabulary.get_mut(word) {
-                Some(n) => *n += 1,
-                None => {
-                    vocabulary.insert(word.to_string(), 1);
-                }
-            }
-        }
+        vocabulary.add(&analysed);
         writer.add_document(doc!(
             f.body => analysed.stem_stream(),
             f.analysis => analysed.encode(&p.text),
