@@ -55,7 +55,7 @@ struct Scanned<'a> {
 struct FormTable {
     stemmer: Stemmer,
     /// Form number of each word: stemmed words, then kept ones (letter prefixes).
-    ids: [FnvMap<Arc<str>, usize>; 2],
+    ids: [FastMap<Arc<str>, usize>; 2],
     entries: Vec<FormEntry>,
     /// Counts analysed texts; an entry with another stamp is new to this text.
     stamp: u64,
@@ -533,36 +533,16 @@ fn shared_prefix(a: &str, b: &str) -> usize {
 
 /// FNV-1a: a cheap, stable 64-bit key for a term (equal keys are then checked as text).
 pub fn term_key(term: &str) -> u64 {
-    let mut hasher = Fnv::default();
-    std::hash::Hasher::write(&mut hasher, term.as_bytes());
-    hasher.0
+    term.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
-/// FNV-1a as a [`std::hash::Hasher`]: maps keyed by short words hash several
-/// times faster with it than with the default (DoS-resistant) hasher, and corpus
-/// words are not attacker-chosen keys of a long-lived server map.
-pub struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// A `HashMap` hashing with [`Fnv`].
-pub type FnvMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+/// A `HashMap` with rustc's Fx hash: maps keyed by short words hash several
+/// times faster with it than with the default (DoS-resistant) hasher. Corpus
+/// words are not chosen by an attacker, and what a question adds is bounded
+/// (its length is capped, the form table emptied when full).
+pub type FastMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 fn put(out: &mut Vec<u8>, mut n: usize) {
     while n >= 0x80 {
@@ -682,7 +662,7 @@ impl Analysed {
 pub struct WordCounts {
     /// Address of the word's string → the string (held, so the address stays
     /// its own), texts counted, and the last text that counted it.
-    counts: FnvMap<usize, (Arc<str>, u64, u64)>,
+    counts: FastMap<usize, (Arc<str>, u64, u64)>,
     texts: u64,
 }
 
@@ -918,7 +898,7 @@ mod tests {
     /// The same analysis built the slow way, from [`tokens`], to check [`Analysed::of`].
     fn from_tokens(text: &str, tokens: &[Token]) -> Analysed {
         let mut forms: Vec<(Arc<str>, Arc<str>)> = Vec::new();
-        let mut known: FnvMap<(&str, &str), usize> = FnvMap::default();
+        let mut known: FastMap<(&str, &str), usize> = FastMap::default();
         let mut spans = Vec::with_capacity(tokens.len());
         for t in tokens {
             let form = *known

@@ -21,7 +21,7 @@ use tantivy::{
     TantivyDocument,
 };
 
-use crate::analysis::{Analysed, FnvMap, PreAnalysedTokenizer, WordCounts};
+use crate::analysis::{Analysed, FastMap, PreAnalysedTokenizer, WordCounts};
 use crate::corpus::{self, BlockKind, FileStamp};
 use crate::lexicon::{self, Lexicon, Wording};
 use crate::passages::{self, Citation, Passage};
@@ -333,7 +333,7 @@ fn write_generation(
 
 /// The workers' word counts summed into one sorted dictionary (an FST of word → passages).
 fn vocabulary_fst(parts: Vec<WordCounts>) -> Result<Vec<u8>, Error> {
-    let mut all: FnvMap<Arc<str>, u64> = FnvMap::default();
+    let mut all: FastMap<Arc<str>, u64> = FastMap::default();
     for (word, n) in parts.into_iter().flat_map(WordCounts::into_counts) {
         *all.entry(word).or_insert(0) += n;
     }
