@@ -433,6 +433,11 @@ impl Analysed {
         for ((word, stem), first) in self.forms.iter().zip(first_token) {
             let spelled = first.is_some_and(|t| {
                 text.get(t.start..t.end).is_some_and(|segment| {
+                    // A word as written is its text folded (`scan` made it so),
+                    // but for the "percent" read for "%": no need to fold again.
+                    if !t.derived {
+                        return !(segment == "%" && &**word == "percent");
+                    }
                     fold_into(segment, &mut folded);
                     *folded == **word
                 })
