@@ -1,9 +1,11 @@
 //! What kind of answer a question asks for ("why" wants a cause, "how long" a
 //! duration, "who" someone), and whether a passage holds that kind of thing.
-//! Words alone cannot tell "the majority are phase I" from "phase III is
-//! rare"; the kind of answer often can.
+//! Two passages that share a question's words equally are told apart by it:
+//! for "why did X happen", the one giving a cause beats the one naming X.
 
-use crate::analysis::{Analysed, Token};
+use std::sync::OnceLock;
+
+use crate::analysis::{Analysed, FastMap, Token};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Intent {
@@ -48,158 +50,103 @@ pub fn of_question(tokens: &[Token]) -> Option<Intent> {
 
 // Words (folded, not stemmed: "response" is no cause though it stems like
 // "responsible") that show an answer of each kind.
+#[rustfmt::skip]
 const CAUSE: &[&str] = &[
-    "because",
-    "due",
-    "cause",
-    "causes",
-    "caused",
-    "causing",
-    "responsible",
-    "reason",
-    "reasons",
-    "owing",
-    "consequence",
-    "consequences",
-    "trigger",
-    "triggers",
-    "triggered",
-    "explains",
-    "explained",
-    "explanation",
+    "because", "due", "cause", "causes", "caused", "causing", "responsible", "reason", "reasons",
+    "owing", "consequence", "consequences", "trigger", "triggers", "triggered", "explains",
+    "explained", "explanation",
 ];
+#[rustfmt::skip]
 const DURATION: &[&str] = &[
-    "lifespan",
-    "lifetime",
-    "permanent",
-    "permanently",
-    "durable",
-    "durably",
-    "persist",
-    "persists",
-    "persistent",
-    "persistence",
-    "longterm",
-    "lasting",
-    "lasts",
-    "sustained",
+    "lifespan", "lifetime", "permanent", "permanently", "durable", "durably", "persist",
+    "persists", "persistent", "persistence", "longterm", "lasting", "lasts", "sustained",
 ];
+#[rustfmt::skip]
 const TIME_UNITS: &[&str] = &[
     "year", "years", "month", "months", "week", "weeks", "day", "days", "decade", "decades",
     "hour", "hours",
 ];
+#[rustfmt::skip]
 const NUMBER_WORDS: &[&str] = &[
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "twenty",
-    "thirty",
-    "forty",
-    "fifty",
-    "dozen",
-    "dozens",
-    "hundred",
-    "hundreds",
-    "thousand",
-    "thousands",
-    "million",
-    "millions",
-    "billion",
-    "percent",
+    "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twenty", "thirty",
+    "forty", "fifty", "dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million",
+    "millions", "billion", "percent",
 ];
+#[rustfmt::skip]
 const AGENTS: &[&str] = &[
-    "researchers",
-    "scientists",
-    "team",
-    "teams",
-    "physicians",
-    "doctors",
-    "clinicians",
-    "company",
-    "companies",
-    "industry",
-    "industrial",
-    "industrials",
-    "pharmaceutical",
-    "biotech",
-    "biotechs",
-    "association",
-    "associations",
-    "institute",
-    "institutes",
-    "laboratory",
-    "laboratories",
-    "stakeholders",
-    "partners",
-    "partnership",
-    "partnerships",
-    "organisation",
-    "organisations",
-    "organization",
-    "organizations",
-    "agency",
-    "agencies",
-    "university",
-    "universities",
-    "hospital",
-    "hospitals",
-    "academic",
-    "foundation",
-    "foundations",
+    "researchers", "scientists", "team", "teams", "physicians", "doctors", "clinicians", "company",
+    "companies", "industry", "industrial", "industrials", "pharmaceutical", "biotech", "biotechs",
+    "association", "associations", "institute", "institutes", "laboratory", "laboratories",
+    "stakeholders", "partners", "partnership", "partnerships", "organisation", "organisations",
+    "organization", "organizations", "agency", "agencies", "university", "universities",
+    "hospital", "hospitals", "academic", "foundation", "foundations",
 ];
+#[rustfmt::skip]
 const PLACES: &[&str] = &[
-    "europe",
-    "european",
-    "usa",
-    "america",
-    "american",
-    "china",
-    "chinese",
-    "asia",
-    "asian",
-    "africa",
-    "african",
-    "japan",
-    "france",
-    "french",
-    "germany",
-    "uk",
-    "britain",
-    "canada",
-    "india",
-    "country",
-    "countries",
-    "world",
-    "worldwide",
-    "international",
-    "internationally",
+    "europe", "european", "usa", "america", "american", "china", "chinese", "asia", "asian",
+    "africa", "african", "japan", "france", "french", "germany", "uk", "britain", "canada",
+    "india", "country", "countries", "world", "worldwide", "international", "internationally",
 ];
+
+/// Which lists each cue word is in, one bit a list: a passage's words are
+/// then checked with one lookup each, not a scan of every list.
+fn cues() -> &'static FastMap<&'static str, u8> {
+    static CUES: OnceLock<FastMap<&'static str, u8>> = OnceLock::new();
+    CUES.get_or_init(|| {
+        let mut cues = FastMap::default();
+        let lists = [
+            (CAUSE_BIT, CAUSE),
+            (DURATION_BIT, DURATION),
+            (TIME_UNIT_BIT, TIME_UNITS),
+            (NUMBER_BIT, NUMBER_WORDS),
+            (AGENT_BIT, AGENTS),
+            (PLACE_BIT, PLACES),
+        ];
+        for (bit, list) in lists {
+            for &word in list {
+                *cues.entry(word).or_insert(0) |= bit;
+            }
+        }
+        cues
+    })
+}
+
+const CAUSE_BIT: u8 = 1;
+const DURATION_BIT: u8 = 1 << 1;
+const TIME_UNIT_BIT: u8 = 1 << 2;
+const NUMBER_BIT: u8 = 1 << 3;
+const AGENT_BIT: u8 = 1 << 4;
+const PLACE_BIT: u8 = 1 << 5;
 
 /// Whether `analysed` holds the kind of thing `intent` asks for.
 pub fn answered_in(intent: Intent, analysed: &Analysed) -> bool {
-    let words: Vec<&str> = analysed.tokens.iter().map(|t| analysed.word(t)).collect();
-    let has = |list: &[&str]| words.iter().any(|w| list.contains(w));
+    let cues = cues();
+    let bits = |word: &str| cues.get(word).copied().unwrap_or(0);
     let is_number = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
+    // The distinct words, for what one word shows.
+    let mut words = analysed.forms.iter().map(|(word, _)| &**word);
     match intent {
-        Intent::Cause => has(CAUSE),
-        Intent::Duration => {
-            has(DURATION)
-                || words.windows(2).any(|w| {
-                    (is_number(w[0]) || NUMBER_WORDS.contains(&w[0])) && TIME_UNITS.contains(&w[1])
-                })
-        }
+        Intent::Cause => words.any(|w| bits(w) & CAUSE_BIT != 0),
+        Intent::Agent => words.any(|w| bits(w) & AGENT_BIT != 0),
+        Intent::Place => words.any(|w| bits(w) & PLACE_BIT != 0),
         Intent::Date => words
-            .iter()
             .any(|w| is_number(w) && w.len() == 4 && (w.starts_with("19") || w.starts_with("20"))),
-        Intent::Quantity => words.iter().any(|w| is_number(w)) || has(NUMBER_WORDS),
-        Intent::Agent => has(AGENTS),
-        Intent::Place => has(PLACES),
+        Intent::Quantity => words.any(|w| is_number(w) || bits(w) & NUMBER_BIT != 0),
+        Intent::Duration => {
+            words.any(|w| bits(w) & DURATION_BIT != 0) || {
+                // "2 years", "ten months": a number, then a unit of time.
+                let in_order: Vec<&str> = analysed
+                    .tokens
+                    .iter()
+                    .filter(|t| !t.derived)
+                    .map(|t| analysed.word(t))
+                    .collect();
+                in_order.windows(2).any(|w| {
+                    (is_number(w[0]) || bits(w[0]) & NUMBER_BIT != 0)
+                        && bits(w[1]) & TIME_UNIT_BIT != 0
+                })
+            }
+        }
     }
 }
 
