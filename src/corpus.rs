@@ -202,7 +202,7 @@ fn parse_text(path: &str, text: &str) -> Document {
     {
         let len: usize = chunk.iter().map(|l| l.len()).sum();
         if !chunk.is_empty() {
-            let joined = collapse_space(&chunk.concat());
+            let joined = collapse_space(chunk.iter().copied());
             if !joined.is_empty() {
                 blocks.push(Block {
                     kind: BlockKind::Paragraph,
@@ -228,8 +228,16 @@ fn parse_text(path: &str, text: &str) -> Document {
     }
 }
 
-fn collapse_space(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+/// The words of `lines` joined by single spaces, built in one buffer.
+fn collapse_space<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for word in lines.into_iter().flat_map(str::split_whitespace) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// What the Markdown walker is collecting text for.
@@ -256,7 +264,7 @@ fn parse_markdown(path: &str, text: &str) -> Document {
 
     let flush = |open: &mut Option<Open>, blocks: &mut Vec<Block>, section: &[String]| {
         if let Some(o) = open.take() {
-            let mut body = collapse_space(&o.text);
+            let mut body = collapse_space([o.text.as_str()]);
             if o.kind == BlockKind::Caption {
                 body = caption_text(&body);
             }
@@ -290,7 +298,7 @@ fn parse_markdown(path: &str, text: &str) -> Document {
             }
             Event::End(TagEnd::Heading(_)) => {
                 if let Some((level, words)) = heading.take() {
-                    let words = collapse_space(&words);
+                    let words = collapse_space([words.as_str()]);
                     if level == HeadingLevel::H1 && title.is_none() {
                         title = Some(words);
                         section.clear();
