@@ -279,7 +279,9 @@ pub fn sentence_starts(text: &str) -> Vec<usize> {
     let mut out = Vec::new();
     let mut line_start = 0;
     for line in text.split_inclusive('\n') {
-        if line.is_ascii() {
+        if segment::is_one_sentence(line) {
+            out.push(line_start);
+        } else if line.is_ascii() {
             out.push(line_start);
             let ends = segment::ascii_sentence_ends(line.as_bytes());
             let inner = ends.len().saturating_sub(1);

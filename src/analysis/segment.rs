@@ -248,6 +248,25 @@ pub(super) fn ascii_sentence_ends(line: &[u8]) -> Vec<usize> {
     ends
 }
 
+/// Whether a line of any script holds no sentence boundary before its end:
+/// it has no terminator or separator, and no character but ASCII and some
+/// common ranges known to be neither (Latin letters, dashes and quotes,
+/// arrows, box drawing). Such a line needs no sentence rules at all.
+pub(super) fn is_one_sentence(line: &str) -> bool {
+    !line
+        .bytes()
+        .any(|b| matches!(b, b'.' | b'!' | b'?' | b'\r'))
+        && line.chars().all(|c| {
+            c.is_ascii()
+                || matches!(c,
+                    '\u{A0}'..='\u{24F}'
+                    | '\u{2010}'..='\u{2023}'
+                    | '\u{2025}'..='\u{2027}'
+                    | '\u{2030}'..='\u{203B}'
+                    | '\u{2190}'..='\u{25FF}')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +302,15 @@ mod tests {
             let ours: Vec<(usize, &str)> = word_bounds(&text).collect();
             let reference: Vec<(usize, &str)> = text.split_word_bound_indices().collect();
             prop_assert_eq!(ours, reference);
+        }
+
+        #[test]
+        fn lines_without_terminators_are_one_sentence(
+            line in "[a Z0,;:\t\u{A0}-\u{24F}\u{2010}-\u{2027}\u{2030}-\u{203B}\u{2190}-\u{25FF}\u{300}\u{85}\u{2028}\u{3002}\u{FF0E}.!?\r]{0,30}\n?"
+        ) {
+            if is_one_sentence(&line) {
+                prop_assert_eq!(reference_sentences(&line).len(), usize::from(!line.is_empty()));
+            }
         }
 
         #[test]
