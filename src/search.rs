@@ -2,7 +2,8 @@
 //! the corpus (never parsed as query syntax), each content word becomes a
 //! concept with its alternatives (typo corrections, synonyms, acronyms), the
 //! index fetches candidates by BM25, and a re-ranker scores how much of the
-//! question each candidate holds. The same signals decide "not covered".
+//! question each candidate holds, and whether it holds the kind of answer
+//! asked for ([`intent`]). The same signals decide "not covered".
 
 mod intent;
 
