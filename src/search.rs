@@ -3,7 +3,7 @@
 //! concept with its alternatives (typo corrections, synonyms, acronyms), the
 //! index fetches candidates by BM25, and a re-ranker scores how much of the
 //! question each candidate holds, and whether it holds the kind of answer
-//! asked for ([`intent`]). The same signals decide "not covered".
+//! asked for (a cause for "why"). The same signals decide "not covered".
 
 mod intent;
 
