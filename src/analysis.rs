@@ -392,9 +392,13 @@ impl Analysed {
     pub fn word_count(&self) -> usize {
         self.tokens
             .iter()
-            .filter(|t| !t.derived)
-            .filter(|t| !(t.end - t.start == 1 && self.word(t) == "percent"))
+            .filter(|t| !t.derived && !self.is_percent_sign(t))
             .count()
+    }
+
+    /// The "percent" that `scan` reads for a "%".
+    fn is_percent_sign(&self, span: &Span) -> bool {
+        span.end - span.start == 1 && self.word(span) == "percent"
     }
 
     pub fn stem(&self, span: &Span) -> &str {
@@ -438,7 +442,7 @@ impl Analysed {
                     // A word as written is its text folded (`scan` made it so),
                     // but for the "percent" read for "%": no need to fold again.
                     if !t.derived {
-                        return !(segment == "%" && &**word == "percent");
+                        return !self.is_percent_sign(t);
                     }
                     fold_into(segment, &mut folded);
                     *folded == **word
