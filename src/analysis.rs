@@ -10,7 +10,7 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::UnicodeSegmentation;
 
 mod segment;
-pub use segment::{word_bounds, WordBounds};
+pub use segment::{ascii_word_count, word_bounds, WordBounds};
 
 /// One analysed word of a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,9 +54,8 @@ struct Scanned<'a> {
 /// pair already sits in that passage's forms, so one lookup a word suffices.
 struct FormTable {
     stemmer: Stemmer,
-    /// Form number of each word: stemmed words, then kept ones (letter prefixes).
-    ids: [FastMap<Arc<str>, usize>; 2],
-    entries: Vec<FormEntry>,
+    /// The entry of each word: stemmed words, then kept ones (letter prefixes).
+    forms: [hashbrown::HashTable<FormEntry>; 2],
     /// Counts analysed texts; an entry with another stamp is new to this text.
     stamp: u64,
 }
@@ -75,8 +74,7 @@ const FORM_TABLE_MAX: usize = 200_000;
 thread_local! {
     static FORMS: std::cell::RefCell<FormTable> = std::cell::RefCell::new(FormTable {
         stemmer: Stemmer::new(Algorithm::English),
-        ids: Default::default(),
-        entries: Vec::new(),
+        forms: Default::default(),
         stamp: 0,
     });
 }
@@ -84,41 +82,55 @@ thread_local! {
 impl FormTable {
     /// Starts a new text; the table is emptied between texts once full.
     fn next_text(&mut self) -> u64 {
-        if self.entries.len() >= FORM_TABLE_MAX {
-            self.entries.clear();
-            self.ids = Default::default();
+        if self
+            .forms
+            .iter()
+            .map(hashbrown::HashTable::len)
+            .sum::<usize>()
+            >= FORM_TABLE_MAX
+        {
+            self.forms = Default::default();
         }
         self.stamp += 1;
         self.stamp
     }
 
     fn entry(&mut self, w: &Scanned<'_>) -> &mut FormEntry {
-        let slot = usize::from(w.kind == Kind::Prefix);
-        let id = match self.ids[slot].get(w.word) {
-            Some(&id) => id,
-            None => {
-                // Both kinds of a word share its string: `WordCounts` tells words apart by it.
-                let word: Arc<str> = self.ids[1 - slot]
-                    .get_key_value(w.word)
-                    .map_or_else(|| Arc::from(w.word), |(word, _)| word.clone());
-                let stem: Arc<str> = if slot == 1 || w.word.chars().any(|c| c.is_ascii_digit()) {
-                    word.clone()
-                } else {
-                    Arc::from(self.stemmer.stem(w.word).as_ref())
-                };
-                self.entries.push(FormEntry {
-                    stem_key: term_key(&stem),
-                    word: word.clone(),
-                    stem,
-                    seen: 0,
-                    form: 0,
-                });
-                self.ids[slot].insert(word, self.entries.len() - 1);
-                self.entries.len() - 1
-            }
+        let hash = word_hash(w.word);
+        let [plain, prefix] = &mut self.forms;
+        let (forms, others) = match w.kind {
+            Kind::Prefix => (prefix, plain),
+            _ => (plain, prefix),
         };
-        &mut self.entries[id]
+        let vacant = match forms.entry(hash, |e| *e.word == *w.word, |e| word_hash(&e.word)) {
+            hashbrown::hash_table::Entry::Occupied(found) => return found.into_mut(),
+            hashbrown::hash_table::Entry::Vacant(vacant) => vacant,
+        };
+        // Both kinds of a word share its string: `WordCounts` tells words apart by it.
+        let word: Arc<str> = others
+            .find(hash, |e| *e.word == *w.word)
+            .map_or_else(|| Arc::from(w.word), |e| e.word.clone());
+        let stem: Arc<str> = if w.kind == Kind::Prefix || w.word.chars().any(|c| c.is_ascii_digit())
+        {
+            word.clone()
+        } else {
+            Arc::from(self.stemmer.stem(w.word).as_ref())
+        };
+        vacant
+            .insert(FormEntry {
+                stem_key: term_key(&stem),
+                word,
+                stem,
+                seen: 0,
+                form: 0,
+            })
+            .into_mut()
     }
+}
+
+fn word_hash(word: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(word)
 }
 
 /// The word-finding part of the analysis, without stemming or allocation per
@@ -299,20 +311,22 @@ pub fn sentence_starts(text: &str) -> Vec<usize> {
 
 /// Sentences with their byte offsets; list lines count as sentences too.
 pub fn sentences(text: &str) -> Vec<(usize, &str)> {
+    sentence_slices(text).collect()
+}
+
+fn sentence_slices(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let starts = sentence_starts(text);
-    let ends = starts.iter().skip(1).copied().chain([text.len()]);
-    starts
-        .iter()
-        .zip(ends)
-        .map(|(&start, end)| (start, &text[start..end]))
+    (0..starts.len())
+        .map(move |i| {
+            let end = starts.get(i + 1).copied().unwrap_or(text.len());
+            (starts[i], &text[starts[i]..end])
+        })
         .filter(|(_, sentence)| !sentence.trim().is_empty())
-        .collect()
 }
 
 /// Byte ranges of the sentences and list lines of `text`, without surrounding space.
 fn sentence_spans(text: &str) -> Vec<Range<usize>> {
-    sentences(text)
-        .into_iter()
+    sentence_slices(text)
         .map(|(start, sentence)| {
             let trimmed = sentence.trim_end();
             let lead = trimmed.len() - trimmed.trim_start().len();
@@ -349,7 +363,10 @@ impl Analysed {
         FORMS.with(|table| {
             let mut table = table.borrow_mut();
             let stamp = table.next_text();
-            let (mut forms, mut stem_keys, mut spans) = (Vec::new(), Vec::new(), Vec::new());
+            // About one word in six bytes of English: one allocation each, not a series of growths.
+            let words = text.len() / 6 + 1;
+            let mut spans = Vec::with_capacity(words);
+            let (mut forms, mut stem_keys) = (Vec::with_capacity(words), Vec::with_capacity(words));
             scan(text, &mut |w| {
                 let entry = table.entry(&w);
                 if entry.seen != stamp {

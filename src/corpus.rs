@@ -231,11 +231,31 @@ fn parse_text(path: &str, text: &str) -> Document {
 /// The words of `lines` joined by single spaces, built in one buffer.
 fn collapse_space<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::new();
-    for word in lines.into_iter().flat_map(str::split_whitespace) {
+    let mut push = |word: &str| {
         if !out.is_empty() {
             out.push(' ');
         }
         out.push_str(word);
+    };
+    for line in lines {
+        if line.is_ascii() {
+            // The ASCII characters `char::is_whitespace` knows, found without decoding.
+            let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r');
+            let bytes = line.as_bytes();
+            let mut at = 0;
+            while let Some(n) = bytes[at..].iter().position(|b| !space(b)) {
+                let start = at + n;
+                let end = bytes[start..]
+                    .iter()
+                    .position(space)
+                    .map_or(bytes.len(), |n| start + n);
+                // ASCII, so every byte is a character boundary.
+                push(&line[start..end]);
+                at = end;
+            }
+        } else {
+            line.split_whitespace().for_each(&mut push);
+        }
     }
     out
 }
@@ -441,6 +461,17 @@ fn caption_text(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn collapsed_space_is_the_words_joined(
+            lines in proptest::collection::vec("[a \t\r\n\x0B\x0C\x1F.é\u{A0}\u{85}\u{2003}]{0,12}", 0..5)
+        ) {
+            let words: Vec<&str> = lines.iter().flat_map(|l| l.split_whitespace()).collect();
+            prop_assert_eq!(collapse_space(lines.iter().map(String::as_str)), words.join(" "));
+        }
+    }
 
     const SAMPLE: &str = "---\ntitle: Sample\npublisher: Inserm\n---\n\n# Sample\n\nIntro *words* here.\n\n## Part one\n\n### Sub\n\nLead-in:\n\n- first item\n- second\n  item\n\n> Figure: A chart\n>\n> What it shows.\n\n## Part two\n\nLast paragraph.\n";
 

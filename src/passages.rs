@@ -44,6 +44,9 @@ fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
 }
 
 pub fn word_count(text: &str) -> usize {
+    if text.is_ascii() {
+        return crate::analysis::ascii_word_count(text.as_bytes());
+    }
     words(text).count()
 }
 

@@ -162,6 +162,28 @@ impl<'a> Iterator for WordBounds<'a> {
     }
 }
 
+/// How many segments of an ASCII `text` hold a letter or digit: what
+/// counting [`word_bounds`]' word segments gives, without making them.
+/// Passages are sized in these words, so every block is counted.
+pub fn ascii_word_count(text: &[u8]) -> usize {
+    let mut count = 0;
+    let mut at = 0;
+    while at < text.len() {
+        if matches!(
+            word_class(text[at]),
+            WordClass::Letter | WordClass::Numeric | WordClass::ExtendNumLet
+        ) {
+            let end = ascii_word_end(text, at);
+            count += usize::from(text[at..end].iter().any(u8::is_ascii_alphanumeric));
+            at = end;
+        } else {
+            // Spaces, line breaks and marks: never part of a word, whatever groups them.
+            at += 1;
+        }
+    }
+    count
+}
+
 /// The ends of the sentences of an ASCII line, by the rules of Unicode's
 /// sentence segmentation (UAX #29) for ASCII: the same as
 /// `split_sentence_bound_indices` (a test holds it to that), several times
@@ -294,6 +316,20 @@ mod tests {
             ]
         ) {
             words_match(&text)?;
+        }
+
+        #[test]
+        fn ascii_words_are_counted_as_segmented(
+            text in prop_oneof![
+                "[aZq0-9 .,;:'_\"!?()\t\r\n-]{0,40}",
+                "[\\x00-\\x7F]{0,60}",
+            ]
+        ) {
+            let segmented = text
+                .split_word_bounds()
+                .filter(|segment| segment.chars().any(char::is_alphanumeric))
+                .count();
+            prop_assert_eq!(ascii_word_count(text.as_bytes()), segmented);
         }
 
         #[test]
