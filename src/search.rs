@@ -467,7 +467,9 @@ impl Engine {
                 defined = true;
                 score += c.weight_definition;
             }
-            if intent.is_some_and(|i| intent::answered_in(i, &stored.analysed)) {
+            if intent
+                .is_some_and(|i| intent::answered_in(i, &stored.passage.text, &stored.analysed))
+            {
                 score += c.weight_intent;
             }
             scored.push((

@@ -15,6 +15,8 @@ pub enum Intent {
     Quantity,
     Agent,
     Place,
+    /// Several things of a kind: "which diseases", "what are some vectors".
+    Kinds,
 }
 
 /// The kind of answer `tokens` (a question's) asks for, if it says.
@@ -43,9 +45,40 @@ pub fn of_question(tokens: &[Token]) -> Option<Intent> {
         || pair("what", &["countries", "country", "parts", "regions"])
     {
         Some(Intent::Place)
+    } else if asks_for_kinds(&words) {
+        Some(Intent::Kinds)
     } else {
         None
     }
+}
+
+/// "which (medical) fields", "in which diseases", "what diseases", "what are some
+/// vectors", "what kinds of cells": a plural noun right after the question word.
+fn asks_for_kinds(words: &[&str]) -> bool {
+    let words = match words {
+        ["in" | "for" | "of" | "on" | "from" | "with", rest @ ..] => rest,
+        _ => words,
+    };
+    let rest = match words {
+        ["which", rest @ ..] => rest,
+        ["what", "are" | "were", "some", rest @ ..] => rest,
+        ["what", "kinds" | "types" | "sorts", "of", rest @ ..] => return !rest.is_empty(),
+        ["what", rest @ ..] => rest,
+        _ => return false,
+    };
+    // An adjective may come first ("which medical fields"); a verb may not:
+    // "what are vectors" asks what they are.
+    !rest
+        .first()
+        .is_some_and(|w| crate::analysis::is_stop_word(w))
+        && rest.iter().take(2).any(|w| is_plural(w))
+}
+
+fn is_plural(word: &str) -> bool {
+    word.len() >= 4
+        && word.ends_with('s')
+        && !["ss", "us", "is"].iter().any(|end| word.ends_with(end))
+        && !crate::analysis::is_stop_word(word)
 }
 
 // Words (folded, not stemmed: "response" is no cause though it stems like
@@ -118,8 +151,8 @@ const NUMBER_BIT: u8 = 1 << 3;
 const AGENT_BIT: u8 = 1 << 4;
 const PLACE_BIT: u8 = 1 << 5;
 
-/// Whether `analysed` holds the kind of thing `intent` asks for.
-pub fn answered_in(intent: Intent, analysed: &Analysed) -> bool {
+/// Whether `text` (analysed as `analysed`) holds the kind of thing `intent` asks for.
+pub fn answered_in(intent: Intent, text: &str, analysed: &Analysed) -> bool {
     let cues = cues();
     let bits = |word: &str| cues.get(word).copied().unwrap_or(0);
     let is_number = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
@@ -132,6 +165,7 @@ pub fn answered_in(intent: Intent, analysed: &Analysed) -> bool {
         Intent::Date => words
             .any(|w| is_number(w) && w.len() == 4 && (w.starts_with("19") || w.starts_with("20"))),
         Intent::Quantity => words.any(|w| is_number(w) || bits(w) & NUMBER_BIT != 0),
+        Intent::Kinds => enumerates(text, analysed),
         Intent::Duration => {
             words.any(|w| bits(w) & DURATION_BIT != 0) || {
                 // "2 years", "ten months": a number, then a unit of time.
@@ -148,6 +182,26 @@ pub fn answered_in(intent: Intent, analysed: &Analysed) -> bool {
             }
         }
     }
+}
+
+/// Whether a sentence of `text` lists things ("A, B and C", "such as A",
+/// "including A"), or the passage is a list of two items or more.
+fn enumerates(text: &str, analysed: &Analysed) -> bool {
+    text.matches('•').count() >= 2
+        || analysed.sentences.iter().any(|range| {
+            let sentence = &text[range.clone()];
+            if sentence.contains("such as") || sentence.contains("including") {
+                return true;
+            }
+            let mut commas = sentence.match_indices(", ").map(|(i, _)| i);
+            match (commas.next(), commas.next()) {
+                (Some(first), Some(_)) => {
+                    let after = &sentence[first..];
+                    after.contains(" and ") || after.contains(" or ")
+                }
+                _ => false,
+            }
+        })
 }
 
 #[cfg(test)]
@@ -174,7 +228,12 @@ mod tests {
         );
         assert_eq!(intent("who funds the research"), Some(Intent::Agent));
         assert_eq!(intent("which countries sell it"), Some(Intent::Place));
+        assert_eq!(intent("which medical fields benefit"), Some(Intent::Kinds));
+        assert_eq!(intent("what are some vectors in use"), Some(Intent::Kinds));
+        assert_eq!(intent("in what diseases is it tried"), Some(Intent::Kinds));
         assert_eq!(intent("what is a vector"), None);
+        assert_eq!(intent("what are oligonucleotides"), None);
+        assert_eq!(intent("which is safer"), None);
     }
 
     #[test]
@@ -186,7 +245,7 @@ mod tests {
 
     #[test]
     fn passages_show_the_kind_of_answer_they_hold() {
-        let holds = |intent, text| answered_in(intent, &Analysed::of(text));
+        let holds = |intent, text| answered_in(intent, text, &Analysed::of(text));
         assert!(holds(
             Intent::Cause,
             "Insertions were responsible for leukemia."
@@ -203,5 +262,15 @@ mod tests {
         assert!(holds(Intent::Quantity, "Around thirty trials."));
         assert!(holds(Intent::Agent, "Patient associations and biotechs."));
         assert!(holds(Intent::Place, "Available in Europe and China."));
+        assert!(holds(
+            Intent::Kinds,
+            "Results in immunology, hematology, neurology and ophthalmology."
+        ));
+        assert!(holds(Intent::Kinds, "Diseases such as hemophilia."));
+        assert!(holds(Intent::Kinds, "Drugs:\n• Glybera\n• Strimvelis"));
+        assert!(!holds(
+            Intent::Kinds,
+            "Cells, once modified, are reinjected."
+        ));
     }
 }
