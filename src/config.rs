@@ -24,6 +24,8 @@ pub struct SearchConfig {
     pub weight_definition: f32,
     /// Added when a passage holds the kind of answer the question asks for (a cause for "why").
     pub weight_intent: f32,
+    /// Taken off a figure title with no statement of its own (a chart's caption).
+    pub weight_bare_label: f32,
     /// Weight given to a typo correction relative to the word as typed.
     pub fuzzy_weight: f32,
     /// Weight given to a synonym or acronym expansion.
@@ -47,6 +49,7 @@ impl Default for SearchConfig {
             weight_proximity: 0.1,
             weight_definition: 0.5,
             weight_intent: 0.5,
+            weight_bare_label: 0.5,
             fuzzy_weight: 0.8,
             expansion_weight: 0.6,
             min_known_share: 0.45,

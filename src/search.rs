@@ -18,6 +18,7 @@ use tantivy_fst::{IntoStreamer, Streamer};
 
 use crate::analysis::{self, Analysed, Span, Token};
 use crate::config::SearchConfig;
+use crate::corpus::BlockKind;
 use crate::index::Index;
 use crate::passages::Passage;
 use crate::Error;
@@ -472,6 +473,9 @@ impl Engine {
             {
                 score += c.weight_intent;
             }
+            if is_bare_label(&stored.passage) {
+                score -= c.weight_bare_label;
+            }
             scored.push((
                 score,
                 signals.coverage,
@@ -728,6 +732,17 @@ fn prefix_range(prefix: &str) -> (String, Option<String>) {
     (prefix.to_string(), end)
 }
 
+/// A figure's title and nothing more ("Vectors used in clinical trials
+/// (1989-2017)"): the figure holds what it shows, so the words name a topic
+/// the passage says nothing about.
+fn is_bare_label(passage: &Passage) -> bool {
+    // The credit ("© Inserm, F. Koulikoff") says nothing either.
+    let text = passage.text.split('©').next().unwrap_or_default();
+    passage.kind == BlockKind::Caption && crate::passages::word_count(text) < LABEL_WORDS
+}
+
+const LABEL_WORDS: usize = 12;
+
 /// For "what is X" / "what are X" / "define X": the stems of X.
 fn definition_subject(read: &str, tokens: &[Token], concepts: &[Concept]) -> Option<Vec<String>> {
     let words: Vec<&str> = tokens
@@ -836,6 +851,35 @@ mod tests {
             .map(|(_, s)| s.trim())
             .collect();
         assert_eq!(got, ["Lead in: one.", "Two.", "• item a", "• item b"]);
+    }
+
+    #[test]
+    fn a_caption_that_only_names_its_figure_is_a_bare_label() {
+        let caption = |text: &str| Passage {
+            ordinal: 0,
+            kind: BlockKind::Caption,
+            text: text.to_string(),
+            citation: crate::passages::Citation {
+                document: String::new(),
+                section: String::new(),
+                file: String::new(),
+                lines: [1, 1],
+            },
+        };
+        assert!(is_bare_label(&caption(
+            "Vectors used in gene therapy clinical trials (1989-2017)"
+        )));
+        assert!(is_bare_label(&caption(
+            "Exon skipping technique. Flow chart of the exon skipping technique. © Inserm, F. Koulikoff"
+        )));
+        assert!(!is_bare_label(&caption(
+            "Gene therapy for adrenoleukodystrophy. Progenitor cells of treated patients continue to express the therapeutic gene more than 2 years after treatment."
+        )));
+        let paragraph = Passage {
+            kind: BlockKind::Paragraph,
+            ..caption("Vectors used in trials")
+        };
+        assert!(!is_bare_label(&paragraph));
     }
 
     #[test]
