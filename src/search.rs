@@ -165,6 +165,14 @@ impl Engine {
             answer.verdict = Verdict::Greeting;
             return Ok(answer);
         }
+        // "What does AAV stand for": the frame names no subject, and only a
+        // passage spelling the acronym out answers.
+        let expansion = asks_expansion(&tokens);
+        let tokens = if expansion {
+            without_expansion_frame(tokens)
+        } else {
+            tokens
+        };
         let concepts = self.concepts(&searcher, read, &tokens)?;
         let total_idf: f32 = concepts.iter().map(|c| c.idf).sum();
         if total_idf <= 0.0 {
@@ -175,7 +183,7 @@ impl Engine {
         // question is about something else, however well the rest matches.
         let unknown_name = concepts.iter().any(|c| c.capitalized && c.known == 0.0);
 
-        let subject = definition_subject(read, &tokens, &concepts);
+        let subject = definition_subject(read, &tokens, &concepts, expansion);
         let intent = intent::of_question(&tokens);
         let ranked = self.rank(&searcher, &concepts, subject.as_deref(), intent, top.max(1))?;
         answer.hits = ranked.hits;
@@ -186,6 +194,7 @@ impl Engine {
             .zip(&ranked.top_weights)
             .any(|(c, &w)| c.capitalized && c.known > 0.0 && w == 0.0);
         let undefined = match &subject {
+            Some(_) if expansion => !ranked.defined,
             Some(subject) if !ranked.defined => self.is_generic(&searcher, subject)?,
             _ => false,
         };
@@ -744,19 +753,25 @@ fn is_bare_label(passage: &Passage) -> bool {
 const LABEL_WORDS: usize = 12;
 
 /// For "what is X" / "what are X" / "define X": the stems of X.
-fn definition_subject(read: &str, tokens: &[Token], concepts: &[Concept]) -> Option<Vec<String>> {
+fn definition_subject(
+    read: &str,
+    tokens: &[Token],
+    concepts: &[Concept],
+    expansion: bool,
+) -> Option<Vec<String>> {
     let words: Vec<&str> = tokens
         .iter()
         .filter(|t| !t.derived)
         .map(|t| t.word.as_str())
         .collect();
     let lowered = read.trim_start().to_lowercase().replace('’', "'");
-    let asks = match words.as_slice() {
-        ["what", "is" | "are", ..] => true,
-        ["define" | "definition" | "meaning", ..] => true,
-        ["what", ..] => lowered.starts_with("what's") || lowered.starts_with("whats"),
-        _ => false,
-    };
+    let asks = expansion
+        || match words.as_slice() {
+            ["what", "is" | "are", ..] => true,
+            ["define" | "definition" | "meaning", ..] => true,
+            ["what", ..] => lowered.starts_with("what's") || lowered.starts_with("whats"),
+            _ => false,
+        };
     let subject: Vec<String> = concepts
         .iter()
         .filter_map(|c| c.alternatives.first().map(|(stem, _)| stem.clone()))
@@ -771,9 +786,58 @@ const DEFINING_VERBS: &[&str] = &["consist", "involv", "refer", "mean", "describ
 /// "X are called …"), not a statement about X ("the gene is transported …").
 const DEFINING_COMPLEMENTS: &[&str] = &["a", "an", "the", "one", "call", "known", "defin"];
 
-/// Whether a sentence of `text` starts with `subject` (after an article)
+/// Words that ask what an acronym stands for, around the acronym itself.
+const EXPANSION_FRAME: &[&str] = &[
+    "stand",
+    "stands",
+    "short",
+    "acronym",
+    "acronyms",
+    "abbreviation",
+    "abbreviations",
+    "abbreviated",
+    "abbreviate",
+];
+
+/// "What does AAV stand for", "AAV is short for", "the acronym CAR".
+fn asks_expansion(tokens: &[Token]) -> bool {
+    let words: Vec<&str> = tokens
+        .iter()
+        .filter(|t| !t.derived)
+        .map(|t| t.word.as_str())
+        .collect();
+    words
+        .windows(2)
+        .any(|w| matches!(w[0], "stand" | "stands" | "short") && w[1] == "for")
+        || words
+            .iter()
+            .any(|w| w.starts_with("acronym") || w.starts_with("abbreviat"))
+}
+
+/// The question's tokens without the words of the expansion frame.
+fn without_expansion_frame(tokens: Vec<Token>) -> Vec<Token> {
+    let frame: Vec<u32> = tokens
+        .iter()
+        .filter(|t| !t.derived && EXPANSION_FRAME.contains(&t.word.as_str()))
+        .map(|t| t.position)
+        .collect();
+    tokens
+        .into_iter()
+        .filter(|t| !frame.contains(&t.position))
+        .collect()
+}
+
+/// Whether `text` defines `subject`: it spells the acronym out ("adeno-associated
+/// virus (or AAV)"), or a sentence starts with `subject` (after an article)
 /// followed by a defining verb, or by a colon as in a glossary list.
 fn defines(text: &str, analysed: &Analysed, subject: &[String]) -> bool {
+    if text.contains('(')
+        && crate::lexicon::acronyms(text)
+            .iter()
+            .any(|pair| pair.first().is_some_and(|acronym| acronym == subject))
+    {
+        return true;
+    }
     analysed.sentences.iter().any(|sentence| {
         let opening: Vec<&Span> = analysed
             .tokens
@@ -851,6 +915,22 @@ mod tests {
             .map(|(_, s)| s.trim())
             .collect();
         assert_eq!(got, ["Lead in: one.", "Two.", "• item a", "• item b"]);
+    }
+
+    #[test]
+    fn acronym_questions_are_recognised_and_their_frame_dropped() {
+        let asks = |q: &str| asks_expansion(&analysis::tokens(q));
+        assert!(asks("what does AAV stand for"));
+        assert!(asks("CAR is short for?"));
+        assert!(asks("what is the abbreviation siRNA"));
+        assert!(!asks("do the short DNA drugs need a virus"));
+        assert!(!asks("what stands in the way of gene therapy"));
+        let words: Vec<String> =
+            without_expansion_frame(analysis::tokens("what does AAV stand for"))
+                .into_iter()
+                .map(|t| t.word)
+                .collect();
+        assert_eq!(words, ["what", "does", "aav", "for"]);
     }
 
     #[test]

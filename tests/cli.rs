@@ -337,3 +337,30 @@ fn questions_the_passages_only_seem_to_answer_are_not_covered() {
     assert!(answered("gene AND vector"));
     assert!(!answered("gene AND (vector OR"));
 }
+
+#[test]
+fn what_an_acronym_stands_for_is_answered_only_where_it_is_spelt_out() {
+    let dir = workspace_with(
+        "# Notes\n\n## Vectors\n\nAAV vectors are small. They are injected once.\n\n\
+         Many vectors derive from adeno-associated virus (or AAV), a harmless virus.\n\n\
+         ## Editing\n\nTools include TALEN and zinc-finger nucleases, which cut DNA.\n",
+    );
+    let ask = |question: &str| -> Value {
+        let out = stdout_of(citebot(dir.path()).args(["ask", "--json", question]));
+        serde_json::from_str(&out).unwrap()
+    };
+    for question in [
+        "what does AAV stand for",
+        "AAV is short for?",
+        "what is AAV",
+    ] {
+        let answer = ask(question);
+        let best = answer["passages"][0]["text"].as_str().unwrap();
+        assert!(
+            best.contains("adeno-associated virus (or AAV)"),
+            "{question}: {best}"
+        );
+    }
+    // The article names TALEN but never spells it out.
+    assert_eq!(ask("what does TALEN stand for")["answered"], false);
+}
