@@ -195,6 +195,8 @@ impl Engine {
             .any(|(c, &w)| c.capitalized && c.known > 0.0 && w == 0.0);
         let undefined = match &subject {
             Some(_) if expansion => !ranked.defined,
+            // "What is base editing": a term the corpus never uses, though it uses its words.
+            Some(_) if is_compound_subject(&tokens) && !ranked.any_close => true,
             Some(subject) if !ranked.defined => self.is_generic(&searcher, subject)?,
             _ => false,
         };
@@ -485,20 +487,18 @@ impl Engine {
             if is_bare_label(&stored.passage) {
                 score -= c.weight_bare_label;
             }
-            scored.push((
-                score,
-                signals.coverage,
-                stored,
-                matches,
-                signals.best_weight,
-            ));
+            scored.push((score, signals.coverage, stored, matches, signals));
         }
         scored.sort_by(|a, b| {
             b.0.total_cmp(&a.0)
                 .then(a.2.passage.ordinal.cmp(&b.2.passage.ordinal))
         });
+        let any_close = scored.iter().any(|s| s.4.proximity > 0.0);
         scored.truncate(top);
-        let top_weights = scored.first().map(|s| s.4.clone()).unwrap_or_default();
+        let top_weights = scored
+            .first()
+            .map(|s| s.4.best_weight.clone())
+            .unwrap_or_default();
         let mut hits: Vec<Hit> = scored
             .into_iter()
             .map(|(score, coverage, stored, matches, _)| {
@@ -520,6 +520,7 @@ impl Engine {
         Ok(Ranked {
             hits,
             top_weights,
+            any_close,
             defined,
         })
     }
@@ -606,6 +607,8 @@ struct Ranked {
     hits: Vec<Hit>,
     /// How strongly the best passage holds each concept (0: not at all).
     top_weights: Vec<f32>,
+    /// Some candidate holds two neighbouring question words close together.
+    any_close: bool,
     /// Some candidate defines the subject of a "what is X" question.
     defined: bool,
 }
@@ -786,6 +789,22 @@ const DEFINING_VERBS: &[&str] = &["consist", "involv", "refer", "mean", "describ
 /// "X are called …"), not a statement about X ("the gene is transported …").
 const DEFINING_COMPLEMENTS: &[&str] = &["a", "an", "the", "one", "call", "known", "defin"];
 
+/// "What is X Y", "what are the X Y": a term of two words or more, and
+/// nothing but it after the question words.
+fn is_compound_subject(tokens: &[Token]) -> bool {
+    let words: Vec<&str> = tokens
+        .iter()
+        .filter(|t| !t.derived)
+        .map(|t| t.word.as_str())
+        .collect();
+    let rest = match words.as_slice() {
+        ["what", "is" | "are", "a" | "an" | "the", rest @ ..] => rest,
+        ["what", "is" | "are", rest @ ..] => rest,
+        _ => return false,
+    };
+    rest.len() >= 2 && rest.iter().all(|w| !analysis::is_stop_word(w))
+}
+
 /// Words that ask what an acronym stands for, around the acronym itself.
 const EXPANSION_FRAME: &[&str] = &[
     "stand",
@@ -915,6 +934,16 @@ mod tests {
             .map(|(_, s)| s.trim())
             .collect();
         assert_eq!(got, ["Lead in: one.", "Two.", "• item a", "• item b"]);
+    }
+
+    #[test]
+    fn compound_subjects_are_what_follows_what_is() {
+        let compound = |q: &str| is_compound_subject(&analysis::tokens(q));
+        assert!(compound("what is base editing"));
+        assert!(compound("What are the viral vectors?"));
+        assert!(!compound("what is a vector"));
+        assert!(!compound("what is Luxturna indicated for"));
+        assert!(!compound("how does base editing work"));
     }
 
     #[test]

@@ -364,3 +364,24 @@ fn what_an_acronym_stands_for_is_answered_only_where_it_is_spelt_out() {
     // The article names TALEN but never spells it out.
     assert_eq!(ask("what does TALEN stand for")["answered"], false);
 }
+
+#[test]
+fn a_term_whose_words_never_stand_together_is_not_covered() {
+    let dir = workspace_with(
+        "# Notes\n\n## Editing\n\nWith genome editing, mutations are repaired where they are.\n\n\
+         ## Trials\n\nTrials based on a single injection are ongoing; some use editing tools.\n\n\
+         ## Cost\n\nGlybera costs around one million euros.\n\n\
+         ## Vectors\n\nA vector carries the gene into the cell.\n\n\
+         ## Eyes\n\nLuxturna treats a retinal disease.\n\n\
+         ## Blood\n\nSickle cell disease affects red blood cells.\n\n\
+         ## Law\n\nDrugs need a marketing authorization.\n",
+    );
+    let answered = |question: &str| -> bool {
+        let out = stdout_of(citebot(dir.path()).args(["ask", "--json", question]));
+        let answer: Value = serde_json::from_str(&out).unwrap();
+        answer["answered"].as_bool().unwrap()
+    };
+    assert!(answered("what is genome editing"));
+    // "based" and "editing" share a passage but are no term together.
+    assert!(!answered("what is base editing"));
+}
