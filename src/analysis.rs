@@ -647,7 +647,7 @@ fn greek_name(c: char) -> Option<&'static str> {
 /// Words that carry no content in a question. Negations are deliberately
 /// absent: "does not modify" must keep its "not". The frame of a question
 /// ("how does X work", "what happens to X", "the difference between X and Y",
-/// "what does X mean") names no subject either.
+/// "what does X mean", "what types of X") names no subject either.
 pub fn is_stop_word(word: &str) -> bool {
     static SET: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
     SET.get_or_init(|| STOP_WORDS.split_whitespace().collect())
@@ -664,7 +664,7 @@ any each few more most other some such only own same both all s t d ll m o re ve
 does doesnt did didnt isnt arent wasnt werent get got getting tell explain describe please know \
 thing things kind kinds way ways really actually exactly right now like much many lot lots anything \
 something someone anyone use used using there's what's whats hows \
-work works happen happens happened difference differences mean means";
+work works happen happens happened difference differences mean means type types sort sorts";
 
 impl Analysed {
     /// The stems as one string for a field indexed with [`PreAnalysedTokenizer`]:
@@ -990,7 +990,7 @@ mod tests {
 
     #[test]
     fn question_frames_are_stop_words() {
-        for word in ["work", "happens", "difference", "mean"] {
+        for word in ["work", "happens", "difference", "mean", "types"] {
             assert!(is_stop_word(word), "{word}");
         }
     }
