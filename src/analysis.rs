@@ -936,7 +936,6 @@ mod tests {
         assert_eq!(got, expected.map(|(w, n)| (w.to_string(), n)));
     }
 
-
     /// The same analysis built the slow way, from [`tokens`], to check [`Analysed::of`].
     fn from_tokens(text: &str, tokens: &[Token]) -> Analysed {
         let mut forms: Vec<(Arc<str>, Arc<str>)> = Vec::new();

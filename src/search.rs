@@ -11,8 +11,10 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
-use tantivy::schema::IndexRecordOption;
+use tantivy::query::{
+    Bm25StatisticsProvider, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 use tantivy_fst::{IntoStreamer, Streamer};
 
@@ -152,6 +154,7 @@ impl Engine {
             None => question,
         };
         let searcher = self.index.reader.searcher();
+        let stats = Stats::new(&searcher);
         let tokens = analysis::tokens(read);
         let mut answer = Answer {
             question: question.to_string(),
@@ -173,7 +176,7 @@ impl Engine {
         } else {
             tokens
         };
-        let concepts = self.concepts(&searcher, read, &tokens)?;
+        let concepts = self.concepts(&stats, read, &tokens)?;
         let total_idf: f32 = concepts.iter().map(|c| c.idf).sum();
         if total_idf <= 0.0 {
             return Ok(answer);
@@ -185,7 +188,7 @@ impl Engine {
 
         let subject = definition_subject(read, &tokens, &concepts, expansion);
         let intent = intent::of_question(&tokens);
-        let ranked = self.rank(&searcher, &concepts, subject.as_deref(), intent, top.max(1))?;
+        let ranked = self.rank(&stats, &concepts, subject.as_deref(), intent, top.max(1))?;
         answer.hits = ranked.hits;
         // A name the question is about ("how much does Kymriah cost") that the
         // best passage never mentions: the passage answers another question.
@@ -197,7 +200,7 @@ impl Engine {
             Some(_) if expansion => !ranked.defined,
             // "What is base editing": a term the corpus never uses, though it uses its words.
             Some(_) if is_compound_subject(&tokens) && !ranked.any_close => true,
-            Some(subject) if !ranked.defined => self.is_generic(&searcher, subject)?,
+            Some(subject) if !ranked.defined => self.is_generic(&stats, subject)?,
             _ => false,
         };
         answer.hints = closest_sections(&answer.hits, 3);
@@ -221,31 +224,26 @@ impl Engine {
     /// Whether a "what is X" subject is a word so common in the corpus that only
     /// a passage defining it answers the question ("what is a gene" in an
     /// article where nearly every passage says "gene").
-    fn is_generic(&self, searcher: &Searcher, subject: &[String]) -> Result<bool, Error> {
+    fn is_generic(&self, stats: &Stats, subject: &[String]) -> Result<bool, Error> {
         if subject.len() > 2 {
             // "What are some diseases gene therapy might treat": facts, not a definition.
             return Ok(false);
         }
-        let n = searcher.num_docs().max(1) as f32;
+        let n = stats.searcher.num_docs().max(1) as f32;
         for stem in subject {
-            if (self.doc_freq(searcher, stem)? as f32) < self.config.generic_share * n {
+            if (self.doc_freq(stats, stem)? as f32) < self.config.generic_share * n {
                 return Ok(false);
             }
         }
         Ok(true)
     }
 
-    fn doc_freq(&self, searcher: &Searcher, stem: &str) -> Result<u64, Error> {
+    fn doc_freq(&self, stats: &Stats, stem: &str) -> Result<u64, Error> {
         let term = Term::from_field_text(self.index.fields.body, stem);
-        Ok(searcher.doc_freq(&term)?)
+        Ok(stats.doc_freq(&term)?)
     }
 
-    fn concepts(
-        &self,
-        searcher: &Searcher,
-        read: &str,
-        tokens: &[Token],
-    ) -> Result<Vec<Concept>, Error> {
+    fn concepts(&self, stats: &Stats, read: &str, tokens: &[Token]) -> Result<Vec<Concept>, Error> {
         // In a Title Cased Question capitals say nothing about names. The first
         // word is capitalised in any question, so it is not counted.
         let words = tokens
@@ -259,7 +257,7 @@ impl Engine {
             })
             .count();
         let title_case = capitals * 2 > words;
-        let n = searcher.num_docs().max(1) as f32;
+        let n = stats.searcher.num_docs().max(1) as f32;
         let idf = |df: u64| (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
 
         let mut concepts: Vec<Concept> = Vec::new();
@@ -309,7 +307,7 @@ impl Engine {
         for concept in &mut concepts {
             let mut df = 0;
             for (stem, _) in &concept.alternatives {
-                df = df.max(self.doc_freq(searcher, stem)?);
+                df = df.max(self.doc_freq(stats, stem)?);
             }
             concept.idf = idf(df);
             if df > 0 {
@@ -345,7 +343,7 @@ impl Engine {
                 }
                 let known = other
                     .iter()
-                    .all(|s| self.doc_freq(searcher, s).unwrap_or(0) > 0);
+                    .all(|s| self.doc_freq(stats, s).unwrap_or(0) > 0);
                 if known {
                     for &c in &owners {
                         let concept = &mut concepts[c];
@@ -378,19 +376,32 @@ impl Engine {
         // edit are looked up directly (a few dozen lookups instead of a walk).
         self.walk(word, 1, &same_first, &mut found)?;
         let rest = &word[first.len_utf8()..];
-        let mut direct: Vec<String> = vec![rest.to_string()];
+        // One buffer for the ~75 candidates; only those in the dictionary are kept.
+        let mut candidate = String::with_capacity(word.len() + 4);
+        let mut check = |parts: &[&str]| {
+            candidate.clear();
+            parts.iter().for_each(|part| candidate.push_str(part));
+            if self.index.vocabulary.contains_key(&candidate) {
+                found.insert(candidate.clone());
+            }
+        };
+        check(&[rest]);
+        let mut first_buf = [0u8; 4];
+        let first_str = first.encode_utf8(&mut first_buf);
         if let Some(second) = rest.chars().next() {
-            direct.push(format!("{second}{first}{}", &rest[second.len_utf8()..]));
+            let mut second_buf = [0u8; 4];
+            check(&[
+                second.encode_utf8(&mut second_buf),
+                first_str,
+                &rest[second.len_utf8()..],
+            ]);
         }
         for c in ('a'..='z').chain('0'..='9').filter(|&c| c != first) {
-            direct.push(format!("{c}{rest}"));
-            direct.push(format!("{c}{word}"));
+            let mut c_buf = [0u8; 4];
+            let c = c.encode_utf8(&mut c_buf);
+            check(&[c, rest]);
+            check(&[c, word]);
         }
-        found.extend(
-            direct
-                .into_iter()
-                .filter(|w| self.index.vocabulary.contains_key(w)),
-        );
         // A word of another script: its first letter may have been typed as
         // another letter of that script, which only a walk of the whole
         // dictionary finds. (The reverse, a Latin word typed with a first
@@ -438,7 +449,7 @@ impl Engine {
 
     fn rank(
         &self,
-        searcher: &Searcher,
+        stats: &Stats,
         concepts: &[Concept],
         subject: Option<&[String]>,
         intent: Option<intent::Intent>,
@@ -460,7 +471,12 @@ impl Engine {
         }
         let query = BooleanQuery::new(clauses);
         let limit = self.config.candidates.max(top);
-        let found = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        let searcher = stats.searcher;
+        let found = searcher.search_with_statistics_provider(
+            &query,
+            &TopDocs::with_limit(limit).order_by_score(),
+            stats,
+        )?;
         let best_bm25 = found.first().map_or(1.0, |(s, _)| s.max(f32::EPSILON));
         let matcher = Matcher::new(concepts);
         let c = &self.config;
@@ -523,6 +539,49 @@ impl Engine {
             any_close,
             defined,
         })
+    }
+}
+
+/// The index statistics one question needs, each looked up once: the
+/// question's own rarity checks and BM25's term weights (two fields a term)
+/// ask for the same terms, and each lookup walks the term dictionary.
+struct Stats<'s> {
+    searcher: &'s Searcher,
+    doc_freqs: std::cell::RefCell<HashMap<Term, u64>>,
+    tokens: std::cell::RefCell<HashMap<Field, u64>>,
+}
+
+impl<'s> Stats<'s> {
+    fn new(searcher: &'s Searcher) -> Self {
+        Stats {
+            searcher,
+            doc_freqs: Default::default(),
+            tokens: Default::default(),
+        }
+    }
+}
+
+impl Bm25StatisticsProvider for Stats<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        if let Some(&n) = self.tokens.borrow().get(&field) {
+            return Ok(n);
+        }
+        let n = self.searcher.total_num_tokens(field)?;
+        self.tokens.borrow_mut().insert(field, n);
+        Ok(n)
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        self.searcher.total_num_docs()
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        if let Some(&n) = self.doc_freqs.borrow().get(term) {
+            return Ok(n);
+        }
+        let n = self.searcher.doc_freq(term)?;
+        self.doc_freqs.borrow_mut().insert(term.clone(), n);
+        Ok(n)
     }
 }
 
