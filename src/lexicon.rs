@@ -17,6 +17,11 @@ pub type Wording = Vec<String>;
 pub struct Lexicon {
     /// Each group lists wordings that mean the same.
     pub groups: Vec<Vec<Wording>>,
+    /// (group, wording) of each wording, by its first stem: a question is
+    /// matched against the wordings that can start at each of its words,
+    /// not against every wording (a large corpus mines over a thousand).
+    #[serde(skip)]
+    by_first: std::sync::OnceLock<std::collections::HashMap<String, Vec<(usize, usize)>>>,
 }
 
 /// The content stems of `text`, as a question's would be read.
@@ -31,6 +36,7 @@ fn wording(text: &str) -> Wording {
 impl Lexicon {
     /// Adds wordings that mean the same, joining a group that shares one of them.
     pub fn add_equivalents(&mut self, members: Vec<Wording>) {
+        self.by_first = Default::default();
         let mut members: Vec<Wording> = members.into_iter().filter(|w| !w.is_empty()).collect();
         members.dedup();
         if members.len() < 2 {
@@ -78,16 +84,41 @@ impl Lexicon {
     /// For each wording found as a run in `stems`: where it stands, and the
     /// wordings that mean the same.
     pub fn expansions<'a>(&'a self, stems: &[String]) -> Vec<(Range<usize>, Vec<&'a Wording>)> {
-        let mut out = Vec::new();
-        for group in &self.groups {
-            for wording in group {
-                if let Some(start) = find_run(stems, wording) {
-                    let others = group.iter().filter(|w| *w != wording).collect();
-                    out.push((start..start + wording.len(), others));
+        let by_first = self.by_first.get_or_init(|| {
+            let mut by_first: std::collections::HashMap<String, Vec<(usize, usize)>> =
+                Default::default();
+            for (g, group) in self.groups.iter().enumerate() {
+                for (w, wording) in group.iter().enumerate() {
+                    if let Some(first) = wording.first() {
+                        by_first.entry(first.clone()).or_default().push((g, w));
+                    }
+                }
+            }
+            by_first
+        });
+        // Each wording at its first place in the question, in lexicon order.
+        let mut found: Vec<(usize, usize, usize)> = Vec::new();
+        for (start, stem) in stems.iter().enumerate() {
+            for &(g, w) in by_first.get(stem).into_iter().flatten() {
+                let wording = &self.groups[g][w];
+                let fits = stems
+                    .get(start..start + wording.len())
+                    .is_some_and(|run| run == wording.as_slice());
+                if fits && !found.iter().any(|&(fg, fw, _)| (fg, fw) == (g, w)) {
+                    found.push((g, w, start));
                 }
             }
         }
-        out
+        found.sort_unstable();
+        found
+            .into_iter()
+            .map(|(g, w, start)| {
+                let group = &self.groups[g];
+                let wording = &group[w];
+                let others = group.iter().filter(|o| *o != wording).collect();
+                (start..start + wording.len(), others)
+            })
+            .collect()
     }
 }
 
@@ -108,13 +139,6 @@ pub fn acronyms(text: &str) -> Vec<Vec<Wording>> {
         }
     }
     out
-}
-
-fn find_run(haystack: &[String], needle: &[String]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > haystack.len() {
-        return None;
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// "AAV", "siRNA", "ADA-SCID", "CAR": two or more capitals, no spaces, short.
@@ -233,6 +257,19 @@ mod tests {
         assert_eq!(
             lex.expansions(&s(&["adeno", "associ", "virus"])),
             vec![(0..3, vec![&s(&["aav"])])]
+        );
+        // A wording is found where it starts, once, and only whole.
+        assert_eq!(
+            lex.expansions(&s(&[
+                "virus", "adeno", "associ", "adeno", "associ", "virus"
+            ])),
+            vec![(3..6, vec![&s(&["aav"])])]
+        );
+        // Groups added after a lookup are looked up too.
+        mine(&mut lex, "chimeric receptor (CAR)");
+        assert_eq!(
+            lex.expansions(&s(&["car"])),
+            vec![(0..1, vec![&s(&["chimer", "receptor"])])]
         );
     }
 
