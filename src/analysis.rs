@@ -239,6 +239,16 @@ pub fn tokens(text: &str) -> Vec<Token> {
     })
 }
 
+/// The words of `tokens` as written (folded), without the extra forms:
+/// what a question's phrasing is read from.
+pub fn plain_words(tokens: &[Token]) -> Vec<&str> {
+    tokens
+        .iter()
+        .filter(|t| !t.derived)
+        .map(|t| t.word.as_str())
+        .collect()
+}
+
 /// Lowercases, folds accents and Greek letters, drops possessives and inner
 /// punctuation ("Leber’s" → "leber", "i.e" → "ie", "β" → "beta").
 pub fn fold(segment: &str) -> String {

@@ -821,11 +821,7 @@ fn definition_subject(
     concepts: &[Concept],
     expansion: bool,
 ) -> Option<Vec<String>> {
-    let words: Vec<&str> = tokens
-        .iter()
-        .filter(|t| !t.derived)
-        .map(|t| t.word.as_str())
-        .collect();
+    let words = analysis::plain_words(tokens);
     let lowered = read.trim_start().to_lowercase().replace('’', "'");
     let asks = expansion
         || match words.as_slice() {
@@ -851,11 +847,7 @@ const DEFINING_COMPLEMENTS: &[&str] = &["a", "an", "the", "one", "call", "known"
 /// "What is X Y", "what are the X Y": a term of two words or more, and
 /// nothing but it after the question words.
 fn is_compound_subject(tokens: &[Token]) -> bool {
-    let words: Vec<&str> = tokens
-        .iter()
-        .filter(|t| !t.derived)
-        .map(|t| t.word.as_str())
-        .collect();
+    let words = analysis::plain_words(tokens);
     let rest = match words.as_slice() {
         ["what", "is" | "are", "a" | "an" | "the", rest @ ..] => rest,
         ["what", "is" | "are", rest @ ..] => rest,
@@ -879,11 +871,7 @@ const EXPANSION_FRAME: &[&str] = &[
 
 /// "What does AAV stand for", "AAV is short for", "the acronym CAR".
 fn asks_expansion(tokens: &[Token]) -> bool {
-    let words: Vec<&str> = tokens
-        .iter()
-        .filter(|t| !t.derived)
-        .map(|t| t.word.as_str())
-        .collect();
+    let words = analysis::plain_words(tokens);
     words
         .windows(2)
         .any(|w| matches!(w[0], "stand" | "stands" | "short") && w[1] == "for")
@@ -971,11 +959,7 @@ fn is_broken_query_syntax(read: &str) -> bool {
 }
 
 fn is_greeting(tokens: &[Token]) -> bool {
-    let words: Vec<&str> = tokens
-        .iter()
-        .filter(|t| !t.derived)
-        .map(|t| t.word.as_str())
-        .collect();
+    let words = analysis::plain_words(tokens);
     words.iter().any(|w| GREETINGS.contains(w))
         && words
             .iter()

@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use crate::analysis::{Analysed, FastMap, Token};
+use crate::analysis::{self, Analysed, FastMap, Token};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Intent {
@@ -21,11 +21,7 @@ pub enum Intent {
 
 /// The kind of answer `tokens` (a question's) asks for, if it says.
 pub fn of_question(tokens: &[Token]) -> Option<Intent> {
-    let words: Vec<&str> = tokens
-        .iter()
-        .filter(|t| !t.derived)
-        .map(|t| t.word.as_str())
-        .collect();
+    let words = analysis::plain_words(tokens);
     let pair = |a: &str, b: &[&str]| words.windows(2).any(|w| w[0] == a && b.contains(&w[1]));
     // "when", "who" and "where" also join clauses ("dies when", "patients who"):
     // they ask only at the head of the question.
