@@ -323,11 +323,7 @@ fn questions_the_passages_only_seem_to_answer_are_not_covered() {
          ## Cost\n\nGlybera costs around one million euros, a high price for a gene drug.\n\n\
          ## Vectors\n\nA vector is a vehicle that carries a gene into a cell.\n",
     );
-    let answered = |question: &str| -> bool {
-        let out = stdout_of(citebot(dir.path()).args(["ask", "--json", question]));
-        let answer: Value = serde_json::from_str(&out).unwrap();
-        answer["answered"].as_bool().unwrap()
-    };
+    let answered = |question: &str| ask_json(dir.path(), question)["answered"] == true;
     assert!(answered("how much does Glybera cost"));
     assert!(!answered("how much does Kymriah cost"));
     // Short questions: the capital of the first word does not make them Title Case.
@@ -345,10 +341,7 @@ fn what_an_acronym_stands_for_is_answered_only_where_it_is_spelt_out() {
          Many vectors derive from adeno-associated virus (or AAV), a harmless virus.\n\n\
          ## Editing\n\nTools include TALEN and zinc-finger nucleases, which cut DNA.\n",
     );
-    let ask = |question: &str| -> Value {
-        let out = stdout_of(citebot(dir.path()).args(["ask", "--json", question]));
-        serde_json::from_str(&out).unwrap()
-    };
+    let ask = |question: &str| ask_json(dir.path(), question);
     for question in [
         "what does AAV stand for",
         "AAV is short for?",
@@ -376,12 +369,14 @@ fn a_term_whose_words_never_stand_together_is_not_covered() {
          ## Blood\n\nSickle cell disease affects red blood cells.\n\n\
          ## Law\n\nDrugs need a marketing authorization.\n",
     );
-    let answered = |question: &str| -> bool {
-        let out = stdout_of(citebot(dir.path()).args(["ask", "--json", question]));
-        let answer: Value = serde_json::from_str(&out).unwrap();
-        answer["answered"].as_bool().unwrap()
-    };
+    let answered = |question: &str| ask_json(dir.path(), question)["answered"] == true;
     assert!(answered("what is genome editing"));
     // "based" and "editing" share a passage but are no term together.
     assert!(!answered("what is base editing"));
+}
+
+/// `citebot ask --json QUESTION` in `dir`, parsed.
+fn ask_json(dir: &std::path::Path, question: &str) -> Value {
+    let out = stdout_of(citebot(dir).args(["ask", "--json", question]));
+    serde_json::from_str(&out).expect("one JSON answer")
 }
