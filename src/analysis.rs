@@ -295,17 +295,21 @@ fn fold_into(segment: &str, out: &mut String) {
 }
 
 /// Where the sentences of `text` start (UAX #29, as `split_sentence_bound_indices`
-/// gives them), line by line so that ASCII lines take the fast path: a line
-/// break always ends a sentence, so nothing is lost by cutting there first.
+/// gives them), line by line so that lines of ASCII and common Latin text take
+/// the fast path: a line break always ends a sentence, so nothing is lost by
+/// cutting there first.
 pub fn sentence_starts(text: &str) -> Vec<usize> {
     let mut out = Vec::new();
     let mut line_start = 0;
     for line in text.split_inclusive('\n') {
         if segment::is_one_sentence(line) {
             out.push(line_start);
-        } else if line.is_ascii() {
+        } else if let Some(ends) = if line.is_ascii() {
+            Some(segment::ascii_sentence_ends(line.as_bytes()))
+        } else {
+            segment::known_sentence_ends(line)
+        } {
             out.push(line_start);
-            let ends = segment::ascii_sentence_ends(line.as_bytes());
             let inner = ends.len().saturating_sub(1);
             out.extend(ends[..inner].iter().map(|end| line_start + end));
         } else {

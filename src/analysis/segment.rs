@@ -184,88 +184,228 @@ pub fn ascii_word_count(text: &[u8]) -> usize {
     count
 }
 
+/// Sentence-break classes (UAX #29) of the characters the fast path knows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sb {
+    Upper,
+    Lower,
+    Numeric,
+    ATerm,
+    STerm,
+    Close,
+    Sp,
+    SContinue,
+    Cr,
+    Lf,
+    Other,
+}
+
+#[inline]
+fn ascii_sentence_class(b: u8) -> Sb {
+    SENTENCE_CLASSES[usize::from(b & 0x7F)]
+}
+
+static SENTENCE_CLASSES: [Sb; 128] = {
+    let mut table = [Sb::Other; 128];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = match b as u8 {
+            b'A'..=b'Z' => Sb::Upper,
+            b'a'..=b'z' => Sb::Lower,
+            b'0'..=b'9' => Sb::Numeric,
+            b'.' => Sb::ATerm,
+            b'!' | b'?' => Sb::STerm,
+            b'"' | b'\'' | b'(' | b')' | b'[' | b']' | b'{' | b'}' => Sb::Close,
+            b' ' | b'\t' | 0x0B | 0x0C => Sb::Sp,
+            b',' | b'-' | b':' | b';' => Sb::SContinue,
+            b'\r' => Sb::Cr,
+            b'\n' => Sb::Lf,
+            _ => Sb::Other,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// The class of a character of the common non-ASCII ranges of English text
+/// (Latin-1 and Latin Extended-A letters, quotes, dashes, arrows, box
+/// drawing, geometric shapes); `None` for the rest, which goes through the crate.
+fn sentence_class(c: char) -> Option<Sb> {
+    if c.is_ascii() {
+        return Some(ascii_sentence_class(c as u8));
+    }
+    Some(match c {
+        '\u{A0}' => Sb::Sp,
+        'ª' | 'µ' | 'º' => Sb::Lower,
+        '«' | '»' | '\u{2018}'..='\u{201F}' | '‹' | '›' => Sb::Close,
+        '×' | '÷' => Sb::Other,
+        '\u{C0}'..='\u{17F}' if c.is_uppercase() => Sb::Upper,
+        '\u{C0}'..='\u{17F}' if c.is_lowercase() => Sb::Lower,
+        '–' | '—' => Sb::SContinue,
+        '\u{A2}'..='\u{A9}'
+        | '¬'
+        | '\u{AE}'..='\u{B1}'
+        | '´'
+        | '¶'..='¸'
+        | '¼'..='¾'
+        | '\u{2010}'..='\u{2012}'
+        | '\u{2015}'..='\u{2017}'
+        | '\u{2020}'..='\u{2023}'
+        | '\u{2025}'..='\u{2027}'
+        | '\u{2030}'..='\u{2038}'
+        | '※'
+        | '\u{2190}'..='\u{21FF}'
+        | '\u{2500}'..='\u{25FF}' => Sb::Other,
+        _ => return None,
+    })
+}
+
+/// A line as sentence-break classes, one a character, with byte offsets.
+trait Classes {
+    /// Characters in the line.
+    fn len(&self) -> usize;
+    fn class(&self, i: usize) -> Sb;
+    /// Byte offset of character `i`; `offset(len())` is the line's length.
+    fn offset(&self, i: usize) -> usize;
+}
+
+struct AsciiLine<'a>(&'a [u8]);
+
+impl Classes for AsciiLine<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    #[inline]
+    fn class(&self, i: usize) -> Sb {
+        ascii_sentence_class(self.0[i])
+    }
+    fn offset(&self, i: usize) -> usize {
+        i
+    }
+}
+
+struct KnownLine {
+    classes: Vec<Sb>,
+    offsets: Vec<usize>,
+}
+
+impl KnownLine {
+    /// `None` if a character of `line` is outside the ranges the fast path knows.
+    fn of(line: &str) -> Option<KnownLine> {
+        let mut classes = Vec::with_capacity(line.len());
+        let mut offsets = Vec::with_capacity(line.len() + 1);
+        for (offset, c) in line.char_indices() {
+            classes.push(sentence_class(c)?);
+            offsets.push(offset);
+        }
+        offsets.push(line.len());
+        Some(KnownLine { classes, offsets })
+    }
+}
+
+impl Classes for KnownLine {
+    fn len(&self) -> usize {
+        self.classes.len()
+    }
+    fn class(&self, i: usize) -> Sb {
+        self.classes[i]
+    }
+    fn offset(&self, i: usize) -> usize {
+        self.offsets[i]
+    }
+}
+
 /// The ends of the sentences of an ASCII line, by the rules of Unicode's
-/// sentence segmentation (UAX #29) for ASCII: the same as
-/// `split_sentence_bound_indices` (a test holds it to that), several times
-/// faster, which matters at index time when every passage is split.
+/// sentence segmentation (UAX #29): the same as `split_sentence_bound_indices`
+/// (a test holds it to that), several times faster, which matters at index
+/// time when every passage is split.
 pub(super) fn ascii_sentence_ends(line: &[u8]) -> Vec<usize> {
-    let is_close = |b: u8| matches!(b, b'"' | b'\'' | b'(' | b')' | b'[' | b']' | b'{' | b'}');
-    let is_sp = |b: u8| matches!(b, b' ' | b'\t' | 0x0B | 0x0C);
-    let is_parasep = |b: u8| matches!(b, b'\r' | b'\n');
-    let is_saterm = |b: u8| matches!(b, b'.' | b'!' | b'?');
-    let is_scontinue = |b: u8| matches!(b, b',' | b'-' | b':' | b';');
-    let mut ends = Vec::new();
+    sentence_ends(&AsciiLine(line))
+}
+
+/// [`ascii_sentence_ends`] for a line of any characters, if all of them are
+/// of the common ranges [`sentence_class`] knows.
+pub(super) fn known_sentence_ends(line: &str) -> Option<Vec<usize>> {
+    KnownLine::of(line).map(|known| sentence_ends(&known))
+}
+
+fn sentence_ends(line: &impl Classes) -> Vec<usize> {
+    use Sb::*;
     let n = line.len();
+    let class = |i: usize| line.class(i);
+    let is_saterm = |c: Sb| matches!(c, ATerm | STerm);
+    let is_parasep = |c: Sb| matches!(c, Cr | Lf);
+    let mut ends = Vec::new();
     let mut i = 0;
     while i < n {
-        let b = line[i];
-        if b == b'\r' {
+        let c = class(i);
+        if c == Cr {
             // A paragraph separator ends a sentence; CR LF stays together.
-            i += if line.get(i + 1) == Some(&b'\n') {
+            i += if i + 1 < n && class(i + 1) == Lf {
                 2
             } else {
                 1
             };
-            ends.push(i);
+            ends.push(line.offset(i));
             continue;
         }
-        if b == b'\n' {
+        if c == Lf {
             i += 1;
-            ends.push(i);
+            ends.push(line.offset(i));
             continue;
         }
-        if !is_saterm(b) {
+        if !is_saterm(c) {
             i += 1;
             continue;
         }
-        let aterm = b == b'.';
-        let next = line.get(i + 1).copied();
+        let aterm = c == ATerm;
+        let next = (i + 1 < n).then(|| class(i + 1));
         // ATerm × Numeric ("3.5"); (Upper|Lower) ATerm × Upper ("U.S.").
         if aterm
-            && next.is_some_and(|c| {
-                c.is_ascii_digit()
-                    || (c.is_ascii_uppercase() && i > 0 && line[i - 1].is_ascii_alphabetic())
+            && next.is_some_and(|x| {
+                x == Numeric || (x == Upper && i > 0 && matches!(class(i - 1), Upper | Lower))
             })
         {
             i += 1;
             continue;
         }
         let mut p = i + 1;
-        while p < n && is_close(line[p]) {
+        while p < n && class(p) == Close {
             p += 1;
         }
-        while p < n && is_sp(line[p]) {
+        while p < n && class(p) == Sp {
             p += 1;
         }
-        if p < n && is_parasep(line[p]) {
-            p += if line[p] == b'\r' && line.get(p + 1) == Some(&b'\n') {
+        if p < n && is_parasep(class(p)) {
+            p += if class(p) == Cr && p + 1 < n && class(p + 1) == Lf {
                 2
             } else {
                 1
             };
-            ends.push(p);
+            ends.push(line.offset(p));
             i = p;
             continue;
         }
         if p == n {
             break;
         }
-        let c = line[p];
         // ATerm Close* Sp* × (not a letter, terminator or separator)* Lower: "e.g. the".
         let lower_follows = aterm
-            && line[p..]
-                .iter()
-                .find(|&&x| x.is_ascii_alphabetic() || is_parasep(x) || is_saterm(x))
-                .is_some_and(|x| x.is_ascii_lowercase());
-        if lower_follows || is_scontinue(c) || is_saterm(c) {
+            && (p..n)
+                .map(class)
+                .find(|&x| matches!(x, Upper | Lower) || is_parasep(x) || is_saterm(x))
+                == Some(Lower);
+        let at = class(p);
+        if lower_follows || at == SContinue || is_saterm(at) {
             i = p;
             continue;
         }
-        ends.push(p);
+        ends.push(line.offset(p));
         i = p;
     }
-    if ends.last() != Some(&n) && n > 0 {
-        ends.push(n);
+    let len = line.offset(n);
+    if ends.last() != Some(&len) && len > 0 {
+        ends.push(len);
     }
     ends
 }
@@ -349,6 +489,24 @@ mod tests {
         ) {
             if is_one_sentence(&line) {
                 prop_assert_eq!(reference_sentences(&line).len(), usize::from(!line.is_empty()));
+            }
+        }
+
+        #[test]
+        fn known_sentences_match_unicode_segmentation(
+            line in prop_oneof![
+                "[aZq .!?\"'(),:;0-9\t\r\n\u{A0}ªµº«»×÷éÉßĸŒœ–—‘’“”‹›©°¶·¼•…‰※→─■\u{2010}\u{2015}-]{0,40}",
+                "[a Z.!?\u{A0}-\u{17F}\u{2010}-\u{203B}\u{2190}-\u{25FF}]{0,40}",
+            ]
+        ) {
+            if let Some(ends) = known_sentence_ends(&line) {
+                let mut start = 0;
+                let mut ours = Vec::new();
+                for end in ends {
+                    ours.push((start, &line[start..end]));
+                    start = end;
+                }
+                prop_assert_eq!(ours, reference_sentences(&line));
             }
         }
 
