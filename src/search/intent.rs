@@ -64,9 +64,7 @@ fn asks_for_kinds(words: &[&str]) -> bool {
     };
     // An adjective may come first ("which medical fields"); a verb may not:
     // "what are vectors" asks what they are.
-    !rest
-        .first()
-        .is_some_and(|w| crate::analysis::is_stop_word(w))
+    !rest.first().is_some_and(|w| analysis::is_stop_word(w))
         && rest.iter().take(2).any(|w| is_plural(w))
 }
 
@@ -74,7 +72,7 @@ fn is_plural(word: &str) -> bool {
     word.len() >= 4
         && word.ends_with('s')
         && !["ss", "us", "is"].iter().any(|end| word.ends_with(end))
-        && !crate::analysis::is_stop_word(word)
+        && !analysis::is_stop_word(word)
 }
 
 // Words (folded, not stemmed: "response" is no cause though it stems like
