@@ -808,8 +808,9 @@ fn prefix_range(prefix: &str) -> (String, Option<String>) {
 /// the passage says nothing about.
 fn is_bare_label(passage: &Passage) -> bool {
     // The credit ("© Inserm, F. Koulikoff") says nothing either.
-    let text = passage.text.split('©').next().unwrap_or_default();
-    passage.kind == BlockKind::Caption && crate::passages::word_count(text) < LABEL_WORDS
+    passage.kind == BlockKind::Caption
+        && crate::passages::word_count(passage.text.split('©').next().unwrap_or_default())
+            < LABEL_WORDS
 }
 
 const LABEL_WORDS: usize = 12;
@@ -856,35 +857,28 @@ fn is_compound_subject(tokens: &[Token]) -> bool {
     rest.len() >= 2 && rest.iter().all(|w| !analysis::is_stop_word(w))
 }
 
-/// Words that ask what an acronym stands for, around the acronym itself.
-const EXPANSION_FRAME: &[&str] = &[
-    "stand",
-    "stands",
-    "short",
-    "acronym",
-    "acronyms",
-    "abbreviation",
-    "abbreviations",
-    "abbreviated",
-    "abbreviate",
-];
+/// "stand(s) for", "short for": words of the expansion frame when "for" follows.
+const FOR_FRAME: &[&str] = &["stand", "stands", "short"];
+
+/// "acronym", "abbreviation", "abbreviated": words that name the question as one about an acronym.
+fn names_acronym(word: &str) -> bool {
+    word.starts_with("acronym") || word.starts_with("abbreviat")
+}
 
 /// "What does AAV stand for", "AAV is short for", "the acronym CAR".
 fn asks_expansion(tokens: &[Token]) -> bool {
     let words = analysis::plain_words(tokens);
     words
         .windows(2)
-        .any(|w| matches!(w[0], "stand" | "stands" | "short") && w[1] == "for")
-        || words
-            .iter()
-            .any(|w| w.starts_with("acronym") || w.starts_with("abbreviat"))
+        .any(|w| FOR_FRAME.contains(&w[0]) && w[1] == "for")
+        || words.iter().any(|w| names_acronym(w))
 }
 
 /// The question's tokens without the words of the expansion frame.
 fn without_expansion_frame(tokens: Vec<Token>) -> Vec<Token> {
     let frame: Vec<u32> = tokens
         .iter()
-        .filter(|t| !t.derived && EXPANSION_FRAME.contains(&t.word.as_str()))
+        .filter(|t| !t.derived && (FOR_FRAME.contains(&t.word.as_str()) || names_acronym(&t.word)))
         .map(|t| t.position)
         .collect();
     tokens
