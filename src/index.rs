@@ -29,7 +29,7 @@ use crate::Error;
 
 /// Bumped whenever analysis, passage splitting or the schema changes, so old
 /// indexes rebuild themselves.
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 
 const CURRENT: &str = "CURRENT";
 const MANIFEST: &str = "manifest.json";

@@ -191,13 +191,22 @@ fn cut_long(text: &str, total: usize) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut current = String::new();
     let mut words = 0;
+    let mut carried = false;
     for piece in pieces {
         let n = word_count(piece);
-        let over_target = words >= target || (words > 0 && words + n > MAX_WORDS);
+        let mut over_target = words >= target || (words > 0 && words + n > MAX_WORDS);
+        // "They comprise a viral vector", cut from the sentence naming "they",
+        // answers nothing: one such sentence a part stays with the sentence before
+        // it when both fit (once only, so that the parts stay near even).
+        if over_target && !carried && words + n <= MAX_WORDS && opens_with_reference(piece) {
+            over_target = false;
+            carried = true;
+        }
         if over_target && !current.trim().is_empty() {
             out.push(current.trim().to_string());
             current.clear();
             words = 0;
+            carried = false;
         }
         current.push_str(piece);
         words += n;
@@ -206,6 +215,18 @@ fn cut_long(text: &str, total: usize) -> Vec<String> {
         out.push(current.trim().to_string());
     }
     out
+}
+
+/// Whether `sentence` opens with a word that points back at the one before
+/// ("It", "These", "Such"), so that it means little on its own.
+fn opens_with_reference(sentence: &str) -> bool {
+    let first = words(sentence).next().map_or("", |(_, w)| w);
+    [
+        "it", "its", "they", "them", "their", "this", "these", "those", "such", "he", "she", "his",
+        "her", "both",
+    ]
+    .iter()
+    .any(|r| first.eq_ignore_ascii_case(r))
 }
 
 /// Sentences, joined back where a sentence boundary falls inside a word
@@ -305,7 +326,7 @@ mod tests {
 
     #[test]
     fn long_paragraph_is_cut_at_sentences_into_even_parts() {
-        let sentence = "This sentence has exactly ten words in it right now. ";
+        let sentence = "Each sentence here has exactly ten words in it now. ";
         let text = sentence.repeat(25);
         let parts = cut_long(text.trim(), word_count(text.trim()));
         assert_eq!(parts.len(), 3);
@@ -314,6 +335,30 @@ mod tests {
             assert!((70..=MAX_WORDS).contains(&n), "{n}");
             assert!(part.ends_with('.'));
         }
+    }
+
+    #[test]
+    fn a_cut_keeps_a_sentence_opening_with_it_or_they_with_the_one_before() {
+        // Regression: "They comprise a HIV-1 viral vector" opened a passage of its
+        // own, apart from the sentence naming the two drugs it is about.
+        let filler = "Each sentence here has exactly ten words in it now. ";
+        let text = format!(
+            "{}Two drugs were developed on this basis. They comprise a viral vector. {}",
+            filler.repeat(7),
+            filler.repeat(6)
+        );
+        let parts = cut_long(text.trim(), word_count(text.trim()));
+        assert_eq!(parts.len(), 2);
+        assert!(
+            parts[0].ends_with("They comprise a viral vector."),
+            "{parts:?}"
+        );
+        // Once a part: a run of such sentences is still cut near the even size
+        // (84 words here), not filled up to the limit.
+        let text = "It has ten words and it keeps on going now. ".repeat(25);
+        let parts = cut_long(text.trim(), word_count(text.trim()));
+        assert_eq!(parts.len(), 3);
+        assert!(parts.iter().all(|p| word_count(p) <= 100), "{parts:?}");
     }
 
     proptest! {
