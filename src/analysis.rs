@@ -669,6 +669,20 @@ pub fn is_stop_word(word: &str) -> bool {
         .contains(word)
 }
 
+/// Whether `sentence` opens with a word that points back at what came before
+/// ("It", "These", "Such"), so that it means little on its own.
+pub fn opens_with_reference(sentence: &str) -> bool {
+    let first = word_bounds(sentence)
+        .find(|(_, w)| w.chars().any(char::is_alphanumeric))
+        .map_or("", |(_, w)| w);
+    [
+        "it", "its", "they", "them", "their", "this", "these", "those", "such", "he", "she", "his",
+        "her", "both",
+    ]
+    .iter()
+    .any(|r| first.eq_ignore_ascii_case(r))
+}
+
 const STOP_WORDS: &str = "a an the and or but if then else of at by for with about against between \
 into through during before after above below to from up down in out on off over under again further \
 here there when where why how what which who whom whose this that these those am is are was were \
@@ -823,6 +837,15 @@ mod tests {
     fn folds_case_accents_and_possessives() {
         assert_eq!(words("Leber’s Généthon"), ["leber", "genethon"]);
         assert_eq!(words("patient's cells"), ["patient", "cells"]);
+    }
+
+    #[test]
+    fn sentences_leaning_on_the_one_before_are_recognised() {
+        assert!(opens_with_reference("They comprise a HIV-1 viral vector."));
+        assert!(opens_with_reference("“This first strategy involves importing a gene."));
+        assert!(!opens_with_reference("Theyre is not a word; Thistle is a plant."));
+        assert!(!opens_with_reference("Two drugs were developed on this basis."));
+        assert!(!opens_with_reference(""));
     }
 
     #[test]

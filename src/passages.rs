@@ -198,7 +198,11 @@ fn cut_long(text: &str, total: usize) -> Vec<String> {
         // "They comprise a viral vector", cut from the sentence naming "they",
         // answers nothing: one such sentence a part stays with the sentence before
         // it when both fit (once only, so that the parts stay near even).
-        if over_target && !carried && words + n <= MAX_WORDS && opens_with_reference(piece) {
+        if over_target
+            && !carried
+            && words + n <= MAX_WORDS
+            && crate::analysis::opens_with_reference(piece)
+        {
             over_target = false;
             carried = true;
         }
@@ -215,18 +219,6 @@ fn cut_long(text: &str, total: usize) -> Vec<String> {
         out.push(current.trim().to_string());
     }
     out
-}
-
-/// Whether `sentence` opens with a word that points back at the one before
-/// ("It", "These", "Such"), so that it means little on its own.
-fn opens_with_reference(sentence: &str) -> bool {
-    let first = words(sentence).next().map_or("", |(_, w)| w);
-    [
-        "it", "its", "they", "them", "their", "this", "these", "those", "such", "he", "she", "his",
-        "her", "both",
-    ]
-    .iter()
-    .any(|r| first.eq_ignore_ascii_case(r))
 }
 
 /// Sentences, joined back where a sentence boundary falls inside a word

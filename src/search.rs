@@ -485,7 +485,10 @@ impl Engine {
         for (bm25, address) in found {
             let stored = self.index.stored(searcher, address)?;
             let matches = matcher.matches(&stored.analysed);
-            let signals = Signals::of(&stored.analysed, &matches, &matcher);
+            let mut signals = Signals::of(&stored.analysed, &matches, &matcher);
+            if analysis::opens_with_reference(&stored.passage.text) {
+                signals.add_heading(&stored.passage.citation.section, &matcher);
+            }
             let mut score = c.weight_bm25 * bm25 / best_bm25
                 + c.weight_coverage * signals.coverage
                 + c.weight_proximity * signals.proximity;
@@ -709,7 +712,24 @@ impl Signals {
             proximity: close / pairs,
         }
     }
+
+    /// "This first strategy involves importing a copy of a functional gene":
+    /// a passage opening with a reference takes its subject from its section
+    /// title, whose words then count for it, at half weight.
+    fn add_heading(&mut self, section: &str, matcher: &Matcher) {
+        let heading = Analysed::of(section);
+        let matches = matcher.matches(&heading);
+        for token in &heading.tokens {
+            for &(c, w) in matches.of(token) {
+                self.best_weight[c] = self.best_weight[c].max(w * HEADING_ANTECEDENT);
+            }
+        }
+        self.coverage = weighted(matcher.concepts, &self.best_weight) / matcher.total_idf;
+    }
 }
+
+/// How much a section title's word counts for a passage that leans on the title.
+const HEADING_ANTECEDENT: f32 = 0.5;
 
 /// What is shown of a passage: worked out for the passages that are shown only.
 struct Display {

@@ -25,7 +25,7 @@ fn dev_questions_stay_at_or_above_the_measured_floor() {
     println!("{}", report.table(true));
 
     assert!(all.hit_at_1() >= 0.76, "Hit@1 {:.3}", all.hit_at_1());
-    assert!(all.hit_at_3() >= 0.96, "Hit@3 {:.3}", all.hit_at_3());
+    assert!(all.hit_at_3() >= 0.97, "Hit@3 {:.3}", all.hit_at_3());
     assert!(all.mrr_at_10() >= 0.86, "MRR@10 {:.3}", all.mrr_at_10());
     assert!(
         all.answered_rate() >= 0.98,
