@@ -21,7 +21,7 @@ use tantivy::{
     TantivyDocument,
 };
 
-use crate::analysis::{Analysed, FastMap, PreAnalysedTokenizer, WordCounts};
+use crate::analysis::{Analysed, PreAnalysedTokenizer, SortedCounts, WordCounts};
 use crate::corpus::{self, BlockKind, FileStamp};
 use crate::lexicon::{self, Lexicon, Wording};
 use crate::passages::{self, Citation, Passage};
@@ -240,7 +240,7 @@ fn write_generation(
     let done = AtomicU64::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<(usize, Result<FileResult, Error>)>> = Mutex::new(Vec::new());
-    let vocabularies: Mutex<Vec<WordCounts>> = Mutex::new(Vec::new());
+    let vocabularies: Mutex<Vec<SortedCounts>> = Mutex::new(Vec::new());
     let (finished, finishing) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|scope| {
         // The workers share these by reference (the closures move only the references).
@@ -263,6 +263,7 @@ fn write_generation(
                         .unwrap_or_else(|e| e.into_inner())
                         .push((i, result));
                 }
+                let vocabulary = vocabulary.into_sorted();
                 vocabularies
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -313,8 +314,16 @@ fn write_generation(
         lexicon.add_synonym_file(Path::new(&path), &text)?;
     }
     progress(Progress { done: total, total });
-    writer.commit()?;
-    writer.wait_merging_threads()?;
+    // The spelling dictionary is built while tantivy writes its segments out.
+    let vocabularies = vocabularies.into_inner().unwrap_or_else(|e| e.into_inner());
+    let vocabulary = std::thread::scope(|scope| {
+        let vocabulary = scope.spawn(|| vocabulary_fst(vocabularies));
+        writer.commit()?;
+        writer.wait_merging_threads()?;
+        vocabulary
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
 
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
@@ -324,30 +333,34 @@ fn write_generation(
         files: stamps,
     };
     write_json(&gen_dir.join(LEXICON), &lexicon)?;
-    let vocabularies = vocabularies.into_inner().unwrap_or_else(|e| e.into_inner());
-    write_atomically(&gen_dir.join(VOCABULARY), &vocabulary_fst(vocabularies)?)?;
+    write_atomically(&gen_dir.join(VOCABULARY), &vocabulary)?;
     // The manifest goes last: its presence marks the generation complete.
     write_json(&gen_dir.join(MANIFEST), &manifest)?;
     Ok((manifest, words, documents))
 }
 
-/// The workers' word counts summed into one sorted dictionary (an FST of word → passages).
-fn vocabulary_fst(parts: Vec<WordCounts>) -> Result<Vec<u8>, Error> {
-    let mut all: FastMap<Arc<str>, u64> = FastMap::default();
-    for (word, n) in parts.into_iter().flat_map(WordCounts::into_counts) {
-        *all.entry(word).or_insert(0) += n;
-    }
-    let mut words: Vec<(Arc<str>, u64)> = all.into_iter().collect();
-    words.sort_unstable();
+/// The workers' word counts (each list sorted) summed into one dictionary:
+/// an FST of word → passages holding it.
+fn vocabulary_fst(parts: Vec<SortedCounts>) -> Result<Vec<u8>, Error> {
+    let failed = |e| Error::write(Path::new(VOCABULARY), std::io::Error::other(e));
     let mut builder = tantivy_fst::MapBuilder::memory();
-    for (word, n) in words {
-        builder
-            .insert(word.as_bytes(), n)
-            .map_err(|e| Error::write(Path::new(VOCABULARY), std::io::Error::other(e)))?;
+    let mut next = vec![0usize; parts.len()];
+    // A merge of a few sorted lists (one a thread): the smallest head next, summed across lists.
+    loop {
+        let heads = parts.iter().zip(&next).filter_map(|(p, &i)| p.get(i));
+        let Some(word) = heads.map(|(w, _)| w.as_ref()).min() else {
+            break;
+        };
+        let mut total = 0;
+        for (part, i) in parts.iter().zip(&mut next) {
+            if let Some((_, n)) = part.get(*i).filter(|(w, _)| w.as_ref() == word) {
+                total += n;
+                *i += 1;
+            }
+        }
+        builder.insert(word.as_bytes(), total).map_err(failed)?;
     }
-    builder
-        .into_inner()
-        .map_err(|e| Error::write(Path::new(VOCABULARY), std::io::Error::other(e)))
+    builder.into_inner().map_err(failed)
 }
 
 /// Reads one corpus file and adds its passages to the index, and their words to `vocabulary`.
