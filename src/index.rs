@@ -21,7 +21,7 @@ use tantivy::{
     TantivyDocument,
 };
 
-use crate::analysis::{Analysed, PreAnalysedTokenizer, SortedCounts, WordCounts};
+use crate::analysis::{self, Analysed, PreAnalysedTokenizer, SortedCounts, WordCounts};
 use crate::corpus::{self, BlockKind, FileStamp};
 use crate::lexicon::{self, Lexicon, Wording};
 use crate::passages::{self, Citation, Passage};
@@ -535,6 +535,9 @@ const CACHED_PASSAGES: usize = 8192;
 pub(crate) struct Stored {
     pub passage: Passage,
     pub analysed: Analysed,
+    /// For a passage opening with a reference ("This first strategy…"), its
+    /// section title analysed: the title names what the passage is about.
+    pub antecedent: Option<Analysed>,
 }
 
 impl Index {
@@ -640,7 +643,13 @@ impl Index {
         let doc: TantivyDocument = searcher.doc(address)?;
         let passage = self.passage(&doc);
         let analysed = self.analysed(&doc, &passage.text);
-        let stored = Arc::new(Stored { passage, analysed });
+        let antecedent = analysis::opens_with_reference(&passage.text)
+            .then(|| Analysed::of(&passage.citation.section));
+        let stored = Arc::new(Stored {
+            passage,
+            analysed,
+            antecedent,
+        });
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= CACHED_PASSAGES {
             cache.clear();

@@ -486,8 +486,8 @@ impl Engine {
             let stored = self.index.stored(searcher, address)?;
             let matches = matcher.matches(&stored.analysed);
             let mut signals = Signals::of(&stored.analysed, &matches, &matcher);
-            if analysis::opens_with_reference(&stored.passage.text) {
-                signals.add_heading(&stored.passage.citation.section, &matcher);
+            if let Some(heading) = &stored.antecedent {
+                signals.add_heading(heading, &matcher);
             }
             let mut score = c.weight_bm25 * bm25 / best_bm25
                 + c.weight_coverage * signals.coverage
@@ -716,9 +716,8 @@ impl Signals {
     /// "This first strategy involves importing a copy of a functional gene":
     /// a passage opening with a reference takes its subject from its section
     /// title, whose words then count for it, at half weight.
-    fn add_heading(&mut self, section: &str, matcher: &Matcher) {
-        let heading = Analysed::of(section);
-        let matches = matcher.matches(&heading);
+    fn add_heading(&mut self, heading: &Analysed, matcher: &Matcher) {
+        let matches = matcher.matches(heading);
         for token in &heading.tokens {
             for &(c, w) in matches.of(token) {
                 self.best_weight[c] = self.best_weight[c].max(w * HEADING_ANTECEDENT);
