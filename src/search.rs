@@ -642,6 +642,11 @@ impl<'q> Matcher<'q> {
             .map_or(&[][..], |(_, _, list)| list.as_slice())
     }
 
+    /// The share of the question (by rarity) that concept weights `best_weight` hold.
+    fn coverage(&self, best_weight: &[f32]) -> f32 {
+        weighted(self.concepts, best_weight) / self.total_idf
+    }
+
     /// For each token of `analysed`, the concepts it matches.
     fn matches<'a>(&'a self, analysed: &Analysed) -> Matches<'a> {
         let per_form = analysed
@@ -693,7 +698,7 @@ impl Signals {
                 positions[c].push(token.position);
             }
         }
-        let coverage = weighted(matcher.concepts, &best_weight) / matcher.total_idf;
+        let coverage = matcher.coverage(&best_weight);
 
         // Neighbouring question words that stand close together in the passage.
         let matched: Vec<usize> = (0..n).filter(|&c| !positions[c].is_empty()).collect();
@@ -723,7 +728,7 @@ impl Signals {
                 self.best_weight[c] = self.best_weight[c].max(w * HEADING_ANTECEDENT);
             }
         }
-        self.coverage = weighted(matcher.concepts, &self.best_weight) / matcher.total_idf;
+        self.coverage = matcher.coverage(&self.best_weight);
     }
 }
 
