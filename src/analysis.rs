@@ -349,8 +349,8 @@ fn sentence_spans(text: &str) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// A passage analysed once, at index time, and stored beside it: answering a
-/// question then never re-runs segmentation and stemming over the candidates.
+/// A passage analysed: its words and stems, where they stand, and its sentences.
+/// The index feeds tantivy from it, and the re-ranker reads a candidate's.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Analysed {
     /// Distinct (word, stem) pairs of the text, in order of first appearance.
@@ -406,19 +406,6 @@ impl Analysed {
         })
     }
 
-    fn new(
-        forms: Vec<(Arc<str>, Arc<str>)>,
-        tokens: Vec<Span>,
-        sentences: Vec<Range<usize>>,
-    ) -> Self {
-        Analysed {
-            stem_keys: forms.iter().map(|(_, stem)| term_key(stem)).collect(),
-            forms,
-            tokens,
-            sentences,
-        }
-    }
-
     /// Words as a reader counts them: not the extra forms, nor the "percent" read for "%".
     pub fn word_count(&self) -> usize {
         self.tokens
@@ -439,138 +426,6 @@ impl Analysed {
     pub fn word(&self, span: &Span) -> &str {
         &self.forms[span.form].0
     }
-
-    /// A compact binary form for the index's store (varints, offsets as deltas),
-    /// read back with the same `text`. Most of a passage's forms are spelled
-    /// out by the text itself: a word that is its first token's text folded is
-    /// not written, and a stem is written as what it adds to the word's
-    /// leading bytes it shares ("vectors" → "vector" costs two bytes).
-    pub fn encode(&self, text: &str) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16 + self.tokens.len() * 5);
-        put(&mut out, self.forms.len());
-        put(&mut out, self.tokens.len());
-        let (mut last_start, mut last_position) = (0, 0);
-        let mut first_token: Vec<Option<&Span>> = vec![None; self.forms.len()];
-        for t in &self.tokens {
-            // Derived forms start before the word they follow; deltas stay non-negative
-            // by storing the start relative to the previous word's start, signed by flag.
-            let back = t.start < last_start;
-            put(&mut out, t.start.abs_diff(last_start));
-            put(
-                &mut out,
-                ((t.end - t.start) << 2) | usize::from(t.derived) | (usize::from(back) << 1),
-            );
-            put(&mut out, (t.position - last_position) as usize);
-            put(&mut out, t.form);
-            last_start = t.start;
-            last_position = t.position;
-            first_token[t.form].get_or_insert(t);
-        }
-        let mut folded = String::new();
-        for ((word, stem), first) in self.forms.iter().zip(first_token) {
-            let spelled = first.is_some_and(|t| {
-                text.get(t.start..t.end).is_some_and(|segment| {
-                    // A word as written is its text folded (`scan` made it so),
-                    // but for the "percent" read for "%": no need to fold again.
-                    if !t.derived {
-                        return !self.is_percent_sign(t);
-                    }
-                    fold_into(segment, &mut folded);
-                    *folded == **word
-                })
-            });
-            let shared = shared_prefix(word, stem);
-            put(&mut out, (shared << 1) | usize::from(!spelled));
-            if !spelled {
-                put(&mut out, word.len());
-                out.extend_from_slice(word.as_bytes());
-            }
-            put(&mut out, stem.len() - shared);
-            out.extend_from_slice(&stem.as_bytes()[shared..]);
-        }
-        put(&mut out, self.sentences.len());
-        let mut last = 0;
-        for s in &self.sentences {
-            put(&mut out, s.start - last);
-            put(&mut out, s.end - s.start);
-            last = s.start;
-        }
-        out
-    }
-
-    /// Reads [`Analysed::encode`]'s output; `None` if it is damaged or does not fit `text`.
-    pub fn decode(bytes: &[u8], text: &str) -> Option<Analysed> {
-        let mut r = Reader { bytes, at: 0 };
-        let form_count = r.number()?;
-        let token_count = r.number()?;
-        let mut tokens = Vec::with_capacity(token_count.min(bytes.len()));
-        let (mut last_start, mut last_position) = (0usize, 0u32);
-        let mut first_token: Vec<Option<usize>> = vec![None; form_count.min(bytes.len())];
-        for i in 0..token_count {
-            let delta = r.number()?;
-            let packed = r.number()?;
-            let position_delta = u32::try_from(r.number()?).ok()?;
-            let form = r.number()?;
-            let start = if packed & 2 != 0 {
-                last_start.checked_sub(delta)?
-            } else {
-                last_start.checked_add(delta)?
-            };
-            let position = last_position.checked_add(position_delta)?;
-            let end = start.checked_add(packed >> 2)?;
-            // `is_char_boundary` is false past the end too.
-            if form >= form_count || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
-                return None;
-            }
-            first_token.get_mut(form)?.get_or_insert(i);
-            tokens.push(Span {
-                start,
-                end,
-                position,
-                form,
-                derived: packed & 1 != 0,
-            });
-            last_start = start;
-            last_position = position;
-        }
-        let mut forms = Vec::with_capacity(first_token.len());
-        for first in &first_token {
-            let header = r.number()?;
-            let word = if header & 1 != 0 {
-                r.string()?
-            } else {
-                let t: &Span = tokens.get((*first)?)?;
-                fold(text.get(t.start..t.end)?)
-            };
-            let shared = header >> 1;
-            let mut stem = word.get(..shared)?.to_string();
-            stem.push_str(&r.string()?);
-            forms.push((Arc::from(word), Arc::from(stem)));
-        }
-        let sentence_count = r.number()?;
-        let mut sentences = Vec::with_capacity(sentence_count.min(bytes.len()));
-        let mut last = 0usize;
-        for _ in 0..sentence_count {
-            let start = last.checked_add(r.number()?)?;
-            let end = start.checked_add(r.number()?)?;
-            if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
-                return None;
-            }
-            sentences.push(start..end);
-            last = start;
-        }
-        (r.at == bytes.len() && forms.len() == form_count)
-            .then(|| Analysed::new(forms, tokens, sentences))
-    }
-}
-
-/// Length in bytes of the longest common prefix of `a` and `b` that ends on a
-/// character boundary.
-fn shared_prefix(a: &str, b: &str) -> usize {
-    a.char_indices()
-        .zip(b.chars())
-        .find(|((_, x), y)| x != y)
-        .map_or(a.len().min(b.len()), |((i, _), _)| i)
 }
 
 /// FNV-1a: a cheap, stable 64-bit key for a term (equal keys are then checked as text).
@@ -585,47 +440,6 @@ pub fn term_key(term: &str) -> u64 {
 /// words are not chosen by an attacker, and what a question adds is bounded
 /// (its length is capped, the form table emptied when full).
 pub type FastMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
-
-fn put(out: &mut Vec<u8>, mut n: usize) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        let b = *self.bytes.get(self.at)?;
-        self.at += 1;
-        Some(b)
-    }
-
-    fn number(&mut self) -> Option<usize> {
-        let mut n = 0usize;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            n |= usize::from(b & 0x7f).checked_shl(shift)?;
-            if b & 0x80 == 0 {
-                return Some(n);
-            }
-        }
-        None
-    }
-
-    fn string(&mut self) -> Option<String> {
-        let len = self.number()?;
-        let end = self.at.checked_add(len)?;
-        let s = std::str::from_utf8(self.bytes.get(self.at..end)?).ok()?;
-        self.at = end;
-        Some(s.to_string())
-    }
-}
 
 fn is_alphabetic_word(word: &str) -> bool {
     word.chars().count() >= 1 && word.chars().all(char::is_alphabetic)
@@ -923,11 +737,9 @@ mod tests {
     }
 
     #[test]
-    fn analysed_text_round_trips_through_its_encoding() {
+    fn analysed_text_gives_its_words_and_sentences() {
         let text = "CAR-T cells, AAV9 and 65% of β-globin.\n• Leber’s item two";
         let analysed = Analysed::of(text);
-        let decoded = Analysed::decode(&analysed.encode(text), text).unwrap();
-        assert_eq!(decoded, analysed);
         let words: Vec<&str> = analysed.tokens.iter().map(|t| analysed.word(t)).collect();
         assert_eq!(words, self::words(text));
         assert_eq!(
@@ -1022,7 +834,12 @@ mod tests {
                 derived: t.derived,
             });
         }
-        Analysed::new(forms, spans, sentence_spans(text))
+        Analysed {
+            stem_keys: forms.iter().map(|(_, stem)| term_key(stem)).collect(),
+            forms,
+            tokens: spans,
+            sentences: sentence_spans(text),
+        }
     }
 
     #[test]
@@ -1054,17 +871,6 @@ mod tests {
                 view(&from_tokens(text, &tokens(text)))
             );
         }
-    }
-
-    #[test]
-    fn damaged_analysis_is_refused_not_trusted() {
-        let text = "Viral vectors deliver genes.";
-        let bytes = Analysed::of(text).encode(text);
-        for cut in 0..bytes.len() {
-            assert!(Analysed::decode(&bytes[..cut], text).is_none());
-        }
-        // Offsets past the end of another, shorter text.
-        assert!(Analysed::decode(&bytes, "Viral").is_none());
     }
 
     #[test]

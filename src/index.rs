@@ -29,7 +29,7 @@ use crate::Error;
 
 /// Bumped whenever analysis, passage splitting or the schema changes, so old
 /// indexes rebuild themselves.
-pub const SCHEMA_VERSION: u32 = 10;
+pub const SCHEMA_VERSION: u32 = 11;
 
 const CURRENT: &str = "CURRENT";
 const MANIFEST: &str = "manifest.json";
@@ -75,7 +75,6 @@ pub(crate) struct Fields {
     line_start: Field,
     line_end: Field,
     ordinal: Field,
-    analysis: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -88,7 +87,7 @@ fn schema() -> (Schema, Fields) {
         )
     };
     let fields = Fields {
-        // No positions: nearness is read from the stored analysis, never from postings.
+        // No positions: nearness is read from the passage's own analysis, never from postings.
         body: b.add_text_field("body", indexed(PRE_ANALYSED, IndexRecordOption::WithFreqs)),
         heading: b.add_text_field(
             "heading",
@@ -102,7 +101,6 @@ fn schema() -> (Schema, Fields) {
         line_start: b.add_u64_field("line_start", STORED),
         line_end: b.add_u64_field("line_end", STORED),
         ordinal: b.add_u64_field("ordinal", STORED),
-        analysis: b.add_bytes_field("analysis", STORED),
     };
     (b.build(), fields)
 }
@@ -396,14 +394,12 @@ fn index_file(
             BlockKind::ListItem => "list",
             BlockKind::Caption => "caption",
         };
-        // One analysis feeds both indexed fields and the stored copy the re-ranker reads.
         let analysed = Analysed::of(&p.text);
         acronyms.extend(lexicon::acronyms(&p.text));
         words.push(analysed.word_count());
         vocabulary.add(&analysed);
         writer.add_document(doc!(
             f.body => analysed.stem_stream(),
-            f.analysis => analysed.encode(&p.text),
             f.heading => heading.1.as_str(),
             f.text => p.text.as_str(),
             f.kind => kind,
@@ -528,7 +524,7 @@ pub struct Index {
     cache: Mutex<HashMap<DocAddress, Arc<Stored>>>,
 }
 
-/// Most passages [`Index`] keeps decoded in memory.
+/// Most passages [`Index`] keeps read and analysed in memory.
 const CACHED_PASSAGES: usize = 8192;
 
 /// A passage as the re-ranker reads it: its text, citation and analysis.
@@ -604,7 +600,8 @@ impl Index {
         Ok(opened)
     }
 
-    /// Reads every stored passage once, so damage shows now rather than mid-answer.
+    /// Opens what every question reads (the passage count, both fields' term
+    /// dictionaries), so damage shows now rather than mid-answer.
     fn check_readable(&self, gen_dir: &Path) -> Result<(), Error> {
         let searcher = self.reader.searcher();
         let count = searcher.num_docs();
@@ -642,7 +639,9 @@ impl Index {
         }
         let doc: TantivyDocument = searcher.doc(address)?;
         let passage = self.passage(&doc);
-        let analysed = self.analysed(&doc, &passage.text);
+        // Analysed again rather than stored: the store stays half the size, the
+        // build does less, and a decoded passage is cached, so this runs once.
+        let analysed = Analysed::of(&passage.text);
         let antecedent = analysis::opens_with_reference(&passage.text)
             .then(|| Analysed::of(&passage.citation.section));
         let stored = Arc::new(Stored {
@@ -688,14 +687,6 @@ impl Index {
                 lines: [number(f.line_start), number(f.line_end)],
             },
         }
-    }
-
-    /// The stored analysis of a passage's text; analysed afresh if the stored one is unusable.
-    fn analysed(&self, doc: &TantivyDocument, text: &str) -> Analysed {
-        doc.get_first(self.fields.analysis)
-            .and_then(|v| v.as_bytes())
-            .and_then(|bytes| Analysed::decode(bytes, text))
-            .unwrap_or_else(|| Analysed::of(text))
     }
 }
 

@@ -36,14 +36,11 @@ pub fn check_corpus(input: &[u8]) {
         for p in &split {
             assert!(passages::word_count(&p.text) <= passages::MAX_WORDS);
             assert!(p.citation.lines[0] <= p.citation.lines[1]);
-            // The analysis stored in the index reads back as it was written.
+            // Highlights and best sentences slice the text at these offsets.
             let analysed = Analysed::of(&p.text);
-            let decoded = Analysed::decode(&analysed.encode(&p.text), &p.text);
-            assert_eq!(
-                decoded.as_ref(),
-                Some(&analysed),
-                "stored analysis round trip"
-            );
+            for t in &analysed.tokens {
+                assert!(p.text.get(t.start..t.end).is_some(), "token offsets");
+            }
             for s in &analysed.sentences {
                 assert!(p.text.get(s.clone()).is_some());
             }
