@@ -58,6 +58,8 @@ struct FormTable {
     forms: [hashbrown::HashTable<FormEntry>; 2],
     /// Counts analysed texts; an entry with another stamp is new to this text.
     stamp: u64,
+    /// While a [`WordRecorder`] is open: the words of entries already emptied out.
+    recorded: Option<Vec<Arc<str>>>,
 }
 
 struct FormEntry {
@@ -76,6 +78,7 @@ thread_local! {
         stemmer: Stemmer::new(Algorithm::English),
         forms: Default::default(),
         stamp: 0,
+        recorded: None,
     });
 }
 
@@ -89,10 +92,20 @@ impl FormTable {
             .sum::<usize>()
             >= FORM_TABLE_MAX
         {
+            self.record_words();
             self.forms = Default::default();
         }
         self.stamp += 1;
         self.stamp
+    }
+
+    /// Copies the table's words to the recording, if one is open.
+    fn record_words(&mut self) {
+        if let Some(recorded) = &mut self.recorded {
+            for table in &self.forms {
+                recorded.extend(table.iter().map(|e| e.word.clone()));
+            }
+        }
     }
 
     fn entry(&mut self, w: &Scanned<'_>) -> &mut FormEntry {
@@ -106,7 +119,7 @@ impl FormTable {
             hashbrown::hash_table::Entry::Occupied(found) => return found.into_mut(),
             hashbrown::hash_table::Entry::Vacant(vacant) => vacant,
         };
-        // Both kinds of a word share its string: `WordCounts` tells words apart by it.
+        // Both kinds of a word share its string, stemmed or not.
         let word: Arc<str> = others
             .find(hash, |e| *e.word == *w.word)
             .map_or_else(|| Arc::from(w.word), |e| e.word.clone());
@@ -533,59 +546,54 @@ impl Analysed {
     }
 }
 
-/// How many texts each word appears in, over the texts a thread analyses
-/// with [`Analysed::of`]. A word's string is shared by every text the thread
-/// analyses (until its form table is emptied), so a word is counted by the
-/// address of that string: a pointer hashed, not the word's text compared.
-#[derive(Default)]
-pub struct WordCounts {
-    /// Address of the word's string → the string (held, so the address stays
-    /// its own), texts counted, and the last text that counted it.
-    counts: FastMap<usize, (Arc<str>, u64, u64)>,
-    texts: u64,
+/// Records every distinct word this thread analyses until [`WordRecorder::finish`]:
+/// the corpus vocabulary of an index build. The form table already holds each
+/// word once, so the words are taken from it (when it is emptied, and at the
+/// end) rather than looked up again word by word.
+pub struct WordRecorder {
+    // Recording is per thread: the recorder must stay on the thread it started on.
+    _on_this_thread: std::marker::PhantomData<*const ()>,
 }
 
-impl WordCounts {
-    pub fn add(&mut self, analysed: &Analysed) {
-        self.texts += 1;
-        for (word, _) in &analysed.forms {
-            let address = Arc::as_ptr(word).cast::<u8>() as usize;
-            let (_, count, last) = self
-                .counts
-                .entry(address)
-                .or_insert_with(|| (word.clone(), 0, 0));
-            // A word and its letter prefix ("aav" in "aav aav9") count once a text.
-            if *last != self.texts {
-                *last = self.texts;
-                *count += 1;
-            }
+impl WordRecorder {
+    pub fn start() -> WordRecorder {
+        FORMS.with(|table| {
+            let mut table = table.borrow_mut();
+            // Words met before the recording are not the recording's.
+            table.forms = Default::default();
+            table.recorded = Some(Vec::new());
+        });
+        WordRecorder {
+            _on_this_thread: std::marker::PhantomData,
         }
     }
 
-    /// Each word once with its count, in byte order. Sorted here, in the
-    /// thread that counted, so that the threads' lists only need merging.
-    pub fn into_sorted(self) -> SortedCounts {
-        let mut words: Vec<(u64, Arc<str>, u64)> = self
-            .counts
-            .into_values()
-            .map(|(word, count, _)| (prefix_key(&word), word, count))
+    /// Each word recorded, once, in byte order. Sorted here, in the thread
+    /// that recorded, so that the threads' lists only need merging.
+    pub fn finish(self) -> Vec<Arc<str>> {
+        let recorded = FORMS.with(|table| {
+            let mut table = table.borrow_mut();
+            table.record_words();
+            table.recorded.take().unwrap_or_default()
+        });
+        let mut words: Vec<(u64, Arc<str>)> = recorded
+            .into_iter()
+            .map(|word| (prefix_key(&word), word))
             .collect();
         // Most comparisons are settled by the numeric prefix, without reading the strings.
         words.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
         // A word met again after the form table was emptied has a second string.
-        let mut out: Vec<(Arc<str>, u64)> = Vec::with_capacity(words.len());
-        for (_, word, count) in words {
-            match out.last_mut() {
-                Some((last, total)) if *last == word => *total += count,
-                _ => out.push((word, count)),
-            }
-        }
-        out
+        words.dedup_by(|a, b| a.1 == b.1);
+        words.into_iter().map(|(_, word)| word).collect()
     }
 }
 
-/// Words in byte order, each with the number of texts holding it.
-pub type SortedCounts = Vec<(Arc<str>, u64)>;
+impl Drop for WordRecorder {
+    fn drop(&mut self) {
+        // A recorder dropped unfinished must not leave the thread recording.
+        FORMS.with(|table| table.borrow_mut().recorded = None);
+    }
+}
 
 /// The first eight bytes of `word`, zero-padded, as a number that sorts as the bytes do.
 fn prefix_key(word: &str) -> u64 {
@@ -791,27 +799,37 @@ mod tests {
     }
 
     #[test]
-    fn words_are_counted_once_a_text() {
-        let mut counts = WordCounts::default();
-        // "aav" is a word and the letter prefix of "aav9": one text, counted once.
-        counts.add(&Analysed::of("AAV and AAV9 deliver CAR-T cells"));
-        counts.add(&Analysed::of("cells, cells"));
-        let got: Vec<(String, u64)> = counts
-            .into_sorted()
-            .into_iter()
-            .map(|(word, n)| (word.to_string(), n))
-            .collect();
-        let expected = [
-            ("aav", 1),
-            ("aav9", 1),
-            ("and", 1),
-            ("car", 1),
-            ("cart", 1),
-            ("cells", 2),
-            ("deliver", 1),
-            ("t", 1),
-        ];
-        assert_eq!(got, expected.map(|(w, n)| (w.to_string(), n)));
+    fn recorded_words_are_each_word_analysed_once() {
+        std::thread::spawn(|| {
+            Analysed::of("not recorded");
+            let recorder = WordRecorder::start();
+            // "aav" is both a word and the letter prefix of "aav9": one entry.
+            Analysed::of("AAV and AAV9 deliver CAR-T cells");
+            Analysed::of("cells, cells");
+            let got: Vec<String> = recorder.finish().iter().map(|w| w.to_string()).collect();
+            let expected = ["aav", "aav9", "and", "car", "cart", "cells", "deliver", "t"];
+            assert_eq!(got, expected);
+            // Recording stopped with `finish`.
+            Analysed::of("later");
+            assert!(FORMS.with(|table| table.borrow().recorded.is_none()));
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn words_emptied_out_of_a_full_table_stay_recorded() {
+        std::thread::spawn(|| {
+            let recorder = WordRecorder::start();
+            let text: String = (0..FORM_TABLE_MAX + 10).map(|i| format!("w{i} ")).collect();
+            Analysed::of(&text);
+            Analysed::of("final");
+            let words = recorder.finish();
+            // Each "w…" word once, and "final".
+            assert_eq!(words.len(), FORM_TABLE_MAX + 10 + 1);
+        })
+        .join()
+        .unwrap();
     }
 
     /// The same analysis built the slow way, from [`tokens`], to check [`Analysed::of`].

@@ -21,7 +21,7 @@ use tantivy::{
     TantivyDocument,
 };
 
-use crate::analysis::{self, Analysed, PreAnalysedTokenizer, SortedCounts, WordCounts};
+use crate::analysis::{self, Analysed, PreAnalysedTokenizer, WordRecorder};
 use crate::corpus::{self, BlockKind, FileStamp};
 use crate::lexicon::{self, Lexicon, Wording};
 use crate::passages::{self, Citation, Passage};
@@ -34,7 +34,7 @@ pub const SCHEMA_VERSION: u32 = 11;
 const CURRENT: &str = "CURRENT";
 const MANIFEST: &str = "manifest.json";
 const LEXICON: &str = "lexicon.json";
-/// Every surface word of the corpus with the number of passages using it: the spelling dictionary.
+/// Every surface word of the corpus (and of its section titles): the spelling dictionary.
 const VOCABULARY: &str = "vocabulary.fst";
 const GENERATION_PREFIX: &str = "gen-";
 /// An unfinished generation older than this is a killed build's leftover.
@@ -238,7 +238,7 @@ fn write_generation(
     let done = AtomicU64::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<(usize, Result<FileResult, Error>)>> = Mutex::new(Vec::new());
-    let vocabularies: Mutex<Vec<SortedCounts>> = Mutex::new(Vec::new());
+    let vocabularies: Mutex<Vec<Vec<Arc<str>>>> = Mutex::new(Vec::new());
     let (finished, finishing) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|scope| {
         // The workers share these by reference (the closures move only the references).
@@ -248,11 +248,11 @@ fn write_generation(
         for _ in 0..threads {
             let finished = finished.clone();
             scope.spawn(move || {
-                let mut vocabulary = WordCounts::default();
+                let vocabulary = WordRecorder::start();
                 while !failed.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
-                    let result = index_file(path, writer, fields, &mut vocabulary);
+                    let result = index_file(path, writer, fields);
                     failed.fetch_or(result.is_err(), Ordering::Relaxed);
                     let size = result.as_ref().map_or(0, |r| r.stamp.size);
                     done.fetch_add(size, Ordering::Relaxed);
@@ -261,7 +261,7 @@ fn write_generation(
                         .unwrap_or_else(|e| e.into_inner())
                         .push((i, result));
                 }
-                let vocabulary = vocabulary.into_sorted();
+                let vocabulary = vocabulary.finish();
                 vocabularies
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -337,36 +337,33 @@ fn write_generation(
     Ok((manifest, words, documents))
 }
 
-/// The workers' word counts (each list sorted) summed into one dictionary:
-/// an FST of word → passages holding it.
-fn vocabulary_fst(parts: Vec<SortedCounts>) -> Result<Vec<u8>, Error> {
+/// The workers' words (each list sorted) merged into one dictionary: an FST
+/// whose keys are the words (its values are unused).
+fn vocabulary_fst(parts: Vec<Vec<Arc<str>>>) -> Result<Vec<u8>, Error> {
     let failed = |e| Error::write(Path::new(VOCABULARY), std::io::Error::other(e));
     let mut builder = tantivy_fst::MapBuilder::memory();
     let mut next = vec![0usize; parts.len()];
-    // A merge of a few sorted lists (one a thread): the smallest head next, summed across lists.
+    // A merge of a few sorted lists (one a thread): the smallest head next, once.
     loop {
         let heads = parts.iter().zip(&next).filter_map(|(p, &i)| p.get(i));
-        let Some(word) = heads.map(|(w, _)| w.as_ref()).min() else {
+        let Some(word) = heads.map(AsRef::as_ref).min() else {
             break;
         };
-        let mut total = 0;
         for (part, i) in parts.iter().zip(&mut next) {
-            if let Some((_, n)) = part.get(*i).filter(|(w, _)| w.as_ref() == word) {
-                total += n;
+            if part.get(*i).is_some_and(|w| w.as_ref() == word) {
                 *i += 1;
             }
         }
-        builder.insert(word.as_bytes(), total).map_err(failed)?;
+        builder.insert(word.as_bytes(), 0).map_err(failed)?;
     }
     builder.into_inner().map_err(failed)
 }
 
-/// Reads one corpus file and adds its passages to the index, and their words to `vocabulary`.
+/// Reads one corpus file and adds its passages to the index.
 fn index_file(
     path: &Path,
     writer: &IndexWriter<TantivyDocument>,
     f: &Fields,
-    vocabulary: &mut WordCounts,
 ) -> Result<FileResult, Error> {
     let source = corpus::read_file(path)?;
     if !corpus::is_document(path) {
@@ -397,7 +394,6 @@ fn index_file(
         let analysed = Analysed::of(&p.text);
         acronyms.extend(lexicon::acronyms(&p.text));
         words.push(analysed.word_count());
-        vocabulary.add(&analysed);
         writer.add_document(doc!(
             f.body => analysed.stem_stream(),
             f.heading => heading.1.as_str(),
@@ -820,13 +816,13 @@ mod tests {
         let words = |index: &Index| {
             let mut stream = index.vocabulary.stream();
             let mut out = Vec::new();
-            while let Some((word, n)) = tantivy_fst::Streamer::next(&mut stream) {
-                out.push((String::from_utf8_lossy(word).into_owned(), n));
+            while let Some((word, _)) = tantivy_fst::Streamer::next(&mut stream) {
+                out.push(String::from_utf8_lossy(word).into_owned());
             }
             out
         };
         assert_eq!(words(&one), words(&two));
-        assert!(words(&one).contains(&("adeno".to_string(), 6)));
+        assert!(words(&one).contains(&"adeno".to_string()));
     }
 
     #[test]
