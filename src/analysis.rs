@@ -387,6 +387,14 @@ pub struct Span {
 
 impl Analysed {
     pub fn of(text: &str) -> Analysed {
+        let mut analysed = Self::words_of(text);
+        analysed.sentences = sentence_spans(text);
+        analysed
+    }
+
+    /// [`Analysed::of`] without the sentences (left empty): all an index
+    /// build reads, and finding sentences is a tenth of the analysis.
+    pub fn words_of(text: &str) -> Analysed {
         FORMS.with(|table| {
             let mut table = table.borrow_mut();
             let stamp = table.next_text();
@@ -414,7 +422,7 @@ impl Analysed {
                 forms,
                 stem_keys,
                 tokens: spans,
-                sentences: sentence_spans(text),
+                sentences: Vec::new(),
             }
         })
     }

@@ -383,7 +383,7 @@ fn index_file(
         if heading.0 != p.citation.section {
             heading = (
                 p.citation.section.clone(),
-                Analysed::of(&p.citation.section).stem_stream(),
+                Analysed::words_of(&p.citation.section).stem_stream(),
             );
         }
         let kind = match p.kind {
@@ -391,7 +391,7 @@ fn index_file(
             BlockKind::ListItem => "list",
             BlockKind::Caption => "caption",
         };
-        let analysed = Analysed::of(&p.text);
+        let analysed = Analysed::words_of(&p.text);
         acronyms.extend(lexicon::acronyms(&p.text));
         words.push(analysed.word_count());
         writer.add_document(doc!(
