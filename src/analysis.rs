@@ -66,6 +66,8 @@ struct FormEntry {
     word: Arc<str>,
     stem: Arc<str>,
     stem_key: u64,
+    /// [`is_stop_word`] of the word, looked up once.
+    stop: bool,
     seen: u64,
     form: usize,
 }
@@ -132,6 +134,7 @@ impl FormTable {
         vacant
             .insert(FormEntry {
                 stem_key: term_key(&stem),
+                stop: is_stop_word(w.word),
                 word,
                 stem,
                 seen: 0,
@@ -387,14 +390,6 @@ pub struct Span {
 
 impl Analysed {
     pub fn of(text: &str) -> Analysed {
-        let mut analysed = Self::words_of(text);
-        analysed.sentences = sentence_spans(text);
-        analysed
-    }
-
-    /// [`Analysed::of`] without the sentences (left empty): all an index
-    /// build reads, and finding sentences is a tenth of the analysis.
-    pub fn words_of(text: &str) -> Analysed {
         FORMS.with(|table| {
             let mut table = table.borrow_mut();
             let stamp = table.next_text();
@@ -422,22 +417,9 @@ impl Analysed {
                 forms,
                 stem_keys,
                 tokens: spans,
-                sentences: Vec::new(),
+                sentences: sentence_spans(text),
             }
         })
-    }
-
-    /// Words as a reader counts them: not the extra forms, nor the "percent" read for "%".
-    pub fn word_count(&self) -> usize {
-        self.tokens
-            .iter()
-            .filter(|t| !t.derived && !self.is_percent_sign(t))
-            .count()
-    }
-
-    /// The "percent" that `scan` reads for a "%".
-    fn is_percent_sign(&self, span: &Span) -> bool {
-        span.end - span.start == 1 && self.word(span) == "percent"
     }
 
     pub fn stem(&self, span: &Span) -> &str {
@@ -530,28 +512,47 @@ thing things kind kinds way ways really actually exactly right now like much man
 something someone anyone use used using there's what's whats hows \
 work works happen happens happened difference differences mean means type types sort sorts";
 
-impl Analysed {
+/// What an index build needs of a passage: its stems for tantivy, and its length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexTerms {
     /// The stems as one string for a field indexed with [`PreAnalysedTokenizer`]:
     /// a space moves to the next word, a `|` adds another form at the same place.
-    /// Indexing then reuses this analysis instead of running it again.
+    /// tantivy then reuses this analysis instead of running its own.
     ///
     /// Stop words are left out: no question searches them, a passage's
     /// length in BM25 is then its length in content words (dev Hit@1 0.756
     /// → 0.769), and `the` is no longer a posting list as long as the corpus.
-    pub fn stem_stream(&self) -> String {
-        let stop: Vec<bool> = self.forms.iter().map(|(w, _)| is_stop_word(w)).collect();
-        let mut out = String::with_capacity(self.tokens.len() * 8);
-        for token in &self.tokens {
-            if !token.derived && stop[token.form] {
-                continue;
+    pub stems: String,
+    /// Words as a reader counts them: not the extra forms, nor the "percent" read for "%".
+    pub words: usize,
+}
+
+/// The words of `text` analysed as [`Analysed::of`] does, in one pass and
+/// straight into [`IndexTerms`]: the build keeps no analysis (a passage read
+/// to answer a question is analysed then), so it makes none.
+pub fn index_terms(text: &str) -> IndexTerms {
+    FORMS.with(|table| {
+        let mut table = table.borrow_mut();
+        table.next_text();
+        let mut terms = IndexTerms {
+            stems: String::with_capacity(text.len()),
+            words: 0,
+        };
+        scan(text, &mut |w| {
+            let derived = w.kind != Kind::Plain;
+            let is_percent_sign = w.end - w.start == 1 && w.word == "percent";
+            terms.words += usize::from(!derived && !is_percent_sign);
+            let entry = table.entry(&w);
+            if !derived && entry.stop {
+                return;
             }
-            if !out.is_empty() {
-                out.push(if token.derived { '|' } else { ' ' });
+            if !terms.stems.is_empty() {
+                terms.stems.push(if derived { '|' } else { ' ' });
             }
-            out.push_str(self.stem(token));
-        }
-        out
-    }
+            terms.stems.push_str(&entry.stem);
+        });
+        terms
+    })
 }
 
 /// Records every distinct word this thread analyses until [`WordRecorder::finish`]:
@@ -611,7 +612,7 @@ fn prefix_key(word: &str) -> u64 {
     u64::from_be_bytes(key)
 }
 
-/// Reads [`Analysed::stem_stream`] strings back into tokens. Their terms are alphanumeric, so the separators are unambiguous.
+/// Reads [`IndexTerms::stems`] strings back into tokens. Their terms are alphanumeric, so the separators are unambiguous.
 #[derive(Clone)]
 pub struct PreAnalysedTokenizer;
 
@@ -771,11 +772,50 @@ mod tests {
         );
     }
 
+    /// What [`index_terms`] must give, worked out from [`Analysed::of`].
+    fn index_terms_of(analysed: &Analysed) -> IndexTerms {
+        let mut stems = String::new();
+        for token in &analysed.tokens {
+            if !token.derived && is_stop_word(analysed.word(token)) {
+                continue;
+            }
+            if !stems.is_empty() {
+                stems.push(if token.derived { '|' } else { ' ' });
+            }
+            stems.push_str(analysed.stem(token));
+        }
+        let percent_sign = |t: &Span| t.end - t.start == 1 && analysed.word(t) == "percent";
+        let words = analysed
+            .tokens
+            .iter()
+            .filter(|t| !t.derived && !percent_sign(t))
+            .count();
+        IndexTerms { stems, words }
+    }
+
+    #[test]
+    fn index_terms_are_the_analysis_without_stop_words() {
+        let text = "The CAR-T cells of 65% of patients: Leber’s AAV9, β-globin and the e.g. 3.5";
+        let terms = index_terms(text);
+        assert_eq!(terms, index_terms_of(&Analysed::of(text)));
+        // "65%" is one word to a reader, though "percent" is indexed for it.
+        assert_eq!(terms.words, 16);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn index_terms_agree_with_the_full_analysis(
+            text in "([a-zA-Z0-9]{1,6}|the|of|%|-|’s|'s|β|é| |\\.|,|\n){0,30}"
+        ) {
+            proptest::prop_assert_eq!(index_terms(&text), index_terms_of(&Analysed::of(&text)));
+        }
+    }
+
     #[test]
     fn pre_analysed_streams_give_back_the_content_stems_with_their_forms() {
         use tantivy::tokenizer::{TokenStream, Tokenizer};
-        let analysed = Analysed::of("The CAR-T cells deliver AAV9");
-        let stream = analysed.stem_stream();
+        let stream = index_terms("The CAR-T cells deliver AAV9").stems;
         // Stop words ("the", the "t" of "CAR-T") are not indexed; extra forms stay with their word.
         assert_eq!(stream, "car|cart cell deliv aav9|aav");
         let mut tokenizer = PreAnalysedTokenizer;

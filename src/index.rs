@@ -40,7 +40,7 @@ const GENERATION_PREFIX: &str = "gen-";
 /// An unfinished generation older than this is a killed build's leftover.
 const ABANDONED_AFTER: Duration = Duration::from_secs(600);
 
-/// Fields fed with strings [`Analysed`] made, so the text is analysed once.
+/// Fields fed with strings [`analysis::index_terms`] made, so the text is analysed once.
 const PRE_ANALYSED: &str = "citebot_pre_analysed";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -383,7 +383,7 @@ fn index_file(
         if heading.0 != p.citation.section {
             heading = (
                 p.citation.section.clone(),
-                Analysed::words_of(&p.citation.section).stem_stream(),
+                analysis::index_terms(&p.citation.section).stems,
             );
         }
         let kind = match p.kind {
@@ -391,11 +391,11 @@ fn index_file(
             BlockKind::ListItem => "list",
             BlockKind::Caption => "caption",
         };
-        let analysed = Analysed::words_of(&p.text);
+        let terms = analysis::index_terms(&p.text);
         acronyms.extend(lexicon::acronyms(&p.text));
-        words.push(analysed.word_count());
+        words.push(terms.words);
         writer.add_document(doc!(
-            f.body => analysed.stem_stream(),
+            f.body => terms.stems,
             f.heading => heading.1.as_str(),
             f.text => p.text.as_str(),
             f.kind => kind,
