@@ -50,6 +50,11 @@ pub struct Manifest {
     pub built_at_unix: u64,
     pub passages: usize,
     pub files: Vec<FileStamp>,
+    /// The title of each of `files` (empty for the synonym file). A passage
+    /// stores its file's number, not these strings: on a corpus of many small
+    /// files they were as many bytes as the passages' own text.
+    #[serde(default)]
+    pub titles: Vec<String>,
 }
 
 /// What a build did, for the user.
@@ -69,7 +74,6 @@ pub(crate) struct Fields {
     pub heading: Field,
     text: Field,
     kind: Field,
-    document: Field,
     section: Field,
     file: Field,
     line_start: Field,
@@ -95,9 +99,9 @@ fn schema() -> (Schema, Fields) {
         ),
         text: b.add_text_field("text", STORED),
         kind: b.add_text_field("kind", STORED),
-        document: b.add_text_field("document", STORED),
         section: b.add_text_field("section", STORED),
-        file: b.add_text_field("file", STORED),
+        // The file's number in the manifest, which holds its path and title.
+        file: b.add_u64_field("file", STORED),
         line_start: b.add_u64_field("line_start", STORED),
         line_end: b.add_u64_field("line_end", STORED),
         ordinal: b.add_u64_field("ordinal", STORED),
@@ -150,6 +154,8 @@ pub struct Progress {
 /// What one corpus file gave to the build.
 struct FileResult {
     stamp: FileStamp,
+    /// The document's title (empty for the synonym file).
+    title: String,
     /// For a document: its acronym pairs and the word count of each passage.
     acronyms: Vec<Vec<Wording>>,
     words: Vec<usize>,
@@ -252,7 +258,7 @@ fn write_generation(
                 while !failed.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
-                    let result = index_file(path, writer, fields);
+                    let result = index_file(path, i, writer, fields);
                     failed.fetch_or(result.is_err(), Ordering::Relaxed);
                     let size = result.as_ref().map_or(0, |r| r.stamp.size);
                     done.fetch_add(size, Ordering::Relaxed);
@@ -290,6 +296,7 @@ fn write_generation(
 
     let mut lexicon = Lexicon::default();
     let mut stamps = Vec::with_capacity(results.len());
+    let mut titles = Vec::with_capacity(results.len());
     let mut words = Vec::new();
     let mut documents = 0;
     let mut synonyms = None;
@@ -304,6 +311,7 @@ fn write_generation(
         }
         words.extend(file.words);
         stamps.push(file.stamp);
+        titles.push(file.title);
     }
     if documents == 0 {
         return Err(Error::EmptyCorpus(corpus_dir.to_path_buf()));
@@ -329,6 +337,7 @@ fn write_generation(
         built_at_unix: unix_now(),
         passages: words.len(),
         files: stamps,
+        titles,
     };
     write_json(&gen_dir.join(LEXICON), &lexicon)?;
     write_atomically(&gen_dir.join(VOCABULARY), &vocabulary)?;
@@ -359,9 +368,10 @@ fn vocabulary_fst(parts: Vec<Vec<Arc<str>>>) -> Result<Vec<u8>, Error> {
     builder.into_inner().map_err(failed)
 }
 
-/// Reads one corpus file and adds its passages to the index.
+/// Reads one corpus file, number `number` of the build, and adds its passages to the index.
 fn index_file(
     path: &Path,
+    number: usize,
     writer: &IndexWriter<TantivyDocument>,
     f: &Fields,
 ) -> Result<FileResult, Error> {
@@ -369,6 +379,7 @@ fn index_file(
     if !corpus::is_document(path) {
         return Ok(FileResult {
             stamp: source.stamp,
+            title: String::new(),
             acronyms: Vec::new(),
             words: Vec::new(),
             synonyms: Some(source.text),
@@ -399,9 +410,9 @@ fn index_file(
             f.heading => heading.1.as_str(),
             f.text => p.text.as_str(),
             f.kind => kind,
-            f.document => p.citation.document.as_str(),
-            f.section => p.citation.section.as_str(),
-            f.file => p.citation.file.as_str(),
+            // Outside any section a passage is cited by its document's title: not stored twice.
+            f.section => if p.citation.section == doc.title { "" } else { p.citation.section.as_str() },
+            f.file => number as u64,
             f.line_start => u64::from(p.citation.lines[0]),
             f.line_end => u64::from(p.citation.lines[1]),
             f.ordinal => u64::from(p.ordinal),
@@ -409,6 +420,7 @@ fn index_file(
     }
     Ok(FileResult {
         stamp: source.stamp,
+        title: doc.title,
         acronyms,
         words,
         synonyms: None,
@@ -566,6 +578,9 @@ impl Index {
                 ),
             ));
         }
+        if manifest.titles.len() != manifest.files.len() {
+            return Err(Error::bad_index(index_dir, "the manifest lacks file titles"));
+        }
         let lexicon: Lexicon = read_json(&gen_dir.join(LEXICON))?;
         let vocabulary_path = gen_dir.join(VOCABULARY);
         let bytes =
@@ -672,14 +687,26 @@ impl Index {
             "caption" => BlockKind::Caption,
             _ => BlockKind::Paragraph,
         };
+        let file = number(f.file) as usize;
+        let document = self.manifest.titles.get(file).cloned().unwrap_or_default();
+        let section = text(f.section);
         Passage {
             ordinal: number(f.ordinal),
             kind,
             text: text(f.text),
             citation: Citation {
-                document: text(f.document),
-                section: text(f.section),
-                file: text(f.file),
+                section: if section.is_empty() {
+                    document.clone()
+                } else {
+                    section
+                },
+                document,
+                file: self
+                    .manifest
+                    .files
+                    .get(file)
+                    .map(|stamp| stamp.path.clone())
+                    .unwrap_or_default(),
                 lines: [number(f.line_start), number(f.line_end)],
             },
         }
