@@ -577,9 +577,9 @@ impl WordRecorder {
         }
     }
 
-    /// Each word recorded, once, in byte order. Sorted here, in the thread
-    /// that recorded, so that the threads' lists only need merging.
-    pub fn finish(self) -> Vec<Arc<str>> {
+    /// Each word recorded that `keep` keeps, once, in byte order. Sorted
+    /// here, in the thread that recorded, so that the threads' lists only need merging.
+    pub fn finish(self, keep: impl Fn(&str) -> bool) -> Vec<Arc<str>> {
         let recorded = FORMS.with(|table| {
             let mut table = table.borrow_mut();
             table.record_words();
@@ -587,6 +587,7 @@ impl WordRecorder {
         });
         let mut words: Vec<(u64, Arc<str>)> = recorded
             .into_iter()
+            .filter(|word| keep(word))
             .map(|word| (prefix_key(&word), word))
             .collect();
         // Most comparisons are settled by the numeric prefix, without reading the strings.
@@ -854,7 +855,11 @@ mod tests {
             // "aav" is both a word and the letter prefix of "aav9": one entry.
             Analysed::of("AAV and AAV9 deliver CAR-T cells");
             Analysed::of("cells, cells");
-            let got: Vec<String> = recorder.finish().iter().map(|w| w.to_string()).collect();
+            let got: Vec<String> = recorder
+                .finish(|_| true)
+                .iter()
+                .map(|w| w.to_string())
+                .collect();
             let expected = ["aav", "aav9", "and", "car", "cart", "cells", "deliver", "t"];
             assert_eq!(got, expected);
             // Recording stopped with `finish`.
@@ -872,7 +877,7 @@ mod tests {
             let text: String = (0..FORM_TABLE_MAX + 10).map(|i| format!("w{i} ")).collect();
             Analysed::of(&text);
             Analysed::of("final");
-            let words = recorder.finish();
+            let words = recorder.finish(|_| true);
             // Each "w…" word once, and "final".
             assert_eq!(words.len(), FORM_TABLE_MAX + 10 + 1);
         })

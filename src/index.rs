@@ -34,7 +34,7 @@ pub const SCHEMA_VERSION: u32 = 11;
 const CURRENT: &str = "CURRENT";
 const MANIFEST: &str = "manifest.json";
 const LEXICON: &str = "lexicon.json";
-/// Every surface word of the corpus (and of its section titles): the spelling dictionary.
+/// The spelling dictionary: every surface word of the corpus and its section titles, but words with digits.
 const VOCABULARY: &str = "vocabulary.fst";
 const GENERATION_PREFIX: &str = "gen-";
 /// An unfinished generation older than this is a killed build's leftover.
@@ -267,7 +267,7 @@ fn write_generation(
                         .unwrap_or_else(|e| e.into_inner())
                         .push((i, result));
                 }
-                let vocabulary = vocabulary.finish();
+                let vocabulary = vocabulary.finish(is_spelling_target);
                 vocabularies
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -344,6 +344,14 @@ fn write_generation(
     // The manifest goes last: its presence marks the generation complete.
     write_json(&gen_dir.join(MANIFEST), &manifest)?;
     Ok((manifest, words, documents))
+}
+
+/// Whether a typo may be corrected to `word`. Not to a word with a digit:
+/// there one edit makes another name ("AAV8" is not "AAV9", "SMN2" not
+/// "SMN1"), and such words (versions, codes, identifiers) are half the
+/// distinct words of a technical corpus.
+fn is_spelling_target(word: &str) -> bool {
+    !word.bytes().any(|b| b.is_ascii_digit())
 }
 
 /// The workers' words (each list sorted) merged into one dictionary: an FST
@@ -579,7 +587,10 @@ impl Index {
             ));
         }
         if manifest.titles.len() != manifest.files.len() {
-            return Err(Error::bad_index(index_dir, "the manifest lacks file titles"));
+            return Err(Error::bad_index(
+                index_dir,
+                "the manifest lacks file titles",
+            ));
         }
         let lexicon: Lexicon = read_json(&gen_dir.join(LEXICON))?;
         let vocabulary_path = gen_dir.join(VOCABULARY);
@@ -850,6 +861,17 @@ mod tests {
         };
         assert_eq!(words(&one), words(&two));
         assert!(words(&one).contains(&"adeno".to_string()));
+    }
+
+    #[test]
+    fn typos_are_not_corrected_to_words_with_digits() {
+        let dir = corpus_with("# T\n\nAAV9 and AAV8 vectors differ by serotype.\n");
+        let index_dir = dir.path().join("index");
+        build(&dir.path().join("corpus"), &index_dir).unwrap();
+        let index = Index::open(&index_dir).unwrap();
+        assert!(index.vocabulary.contains_key("serotype"));
+        assert!(index.vocabulary.contains_key("aav"));
+        assert!(!index.vocabulary.contains_key("aav9"));
     }
 
     #[test]
