@@ -55,10 +55,18 @@ fn analyse_question(question: &str) -> Vec<analysis::Token> {
     analysis::tokens(divan::black_box(question))
 }
 
+/// A passage read from the index to answer, analysed once (then cached).
 #[divan::bench]
 fn analyse_passage(bencher: divan::Bencher) {
     let text = longest_passage();
     bencher.bench(|| Analysed::of(divan::black_box(&text)));
+}
+
+/// What a build does with each passage: its stems for tantivy and its length.
+#[divan::bench]
+fn index_passage(bencher: divan::Bencher) {
+    let text = longest_passage();
+    bencher.bench(|| analysis::index_terms(divan::black_box(&text)));
 }
 
 #[divan::bench(args = QUESTIONS)]

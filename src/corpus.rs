@@ -49,6 +49,9 @@ pub struct Block {
 pub struct Document {
     pub path: String,
     pub title: String,
+    /// The text names no title (no front matter `title:`, no `#` heading):
+    /// `title` was made from the file's name.
+    pub title_from_name: bool,
     /// Front matter (`key: value` lines), e.g. publisher and credit.
     pub meta: BTreeMap<String, String>,
     pub blocks: Vec<Block>,
@@ -223,6 +226,7 @@ fn parse_text(path: &str, text: &str) -> Document {
     Document {
         path: path.to_string(),
         title: fallback_title(path),
+        title_from_name: true,
         meta: BTreeMap::new(),
         blocks,
     }
@@ -439,14 +443,11 @@ fn parse_markdown(path: &str, text: &str) -> Document {
     }
     flush(&mut open, &mut blocks, &section);
 
-    let title = meta
-        .get("title")
-        .cloned()
-        .or(title)
-        .unwrap_or_else(|| fallback_title(path));
+    let title = meta.get("title").cloned().or(title);
     Document {
         path: path.to_string(),
-        title,
+        title_from_name: title.is_none(),
+        title: title.unwrap_or_else(|| fallback_title(path)),
         meta,
         blocks,
     }

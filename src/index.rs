@@ -400,9 +400,18 @@ fn index_file(
     let mut heading: (String, String) = Default::default();
     for p in passages::split(&doc) {
         if heading.0 != p.citation.section {
+            // Outside any section a passage is cited by its document's title. One
+            // made from the file's name ("linux-doc-6.1--usr-share-…") is a label,
+            // not a heading: indexed, it matched questions on path fragments, and
+            // cost a headingless file its name again in every passage.
+            let label = doc.title_from_name && p.citation.section == doc.title;
             heading = (
                 p.citation.section.clone(),
-                analysis::index_terms(&p.citation.section).stems,
+                if label {
+                    String::new()
+                } else {
+                    analysis::index_terms(&p.citation.section).stems
+                },
             );
         }
         let kind = match p.kind {
@@ -861,6 +870,25 @@ mod tests {
         };
         assert_eq!(words(&one), words(&two));
         assert!(words(&one).contains(&"adeno".to_string()));
+    }
+
+    #[test]
+    fn a_title_made_from_the_file_name_is_no_heading() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus_dir = dir.path().join("corpus");
+        fs::create_dir(&corpus_dir).unwrap();
+        fs::write(corpus_dir.join("alpha-notes.txt"), "Gamma rays are light.\n").unwrap();
+        fs::write(corpus_dir.join("b.md"), "# Beta report\n\nDelta waves are slow.\n").unwrap();
+        let index_dir = dir.path().join("index");
+        build(&corpus_dir, &index_dir).unwrap();
+        let index = Index::open(&index_dir).unwrap();
+        let searcher = index.reader.searcher();
+        let in_headings = |stem: &str| {
+            let term = tantivy::Term::from_field_text(index.fields.heading, stem);
+            searcher.doc_freq(&term).unwrap()
+        };
+        assert_eq!(in_headings("alpha"), 0);
+        assert_eq!(in_headings("beta"), 1);
     }
 
     #[test]
