@@ -877,8 +877,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let corpus_dir = dir.path().join("corpus");
         fs::create_dir(&corpus_dir).unwrap();
-        fs::write(corpus_dir.join("alpha-notes.txt"), "Gamma rays are light.\n").unwrap();
-        fs::write(corpus_dir.join("b.md"), "# Beta report\n\nDelta waves are slow.\n").unwrap();
+        fs::write(
+            corpus_dir.join("alpha-notes.txt"),
+            "Gamma rays are light.\n",
+        )
+        .unwrap();
+        fs::write(
+            corpus_dir.join("b.md"),
+            "# Beta report\n\nDelta waves are slow.\n",
+        )
+        .unwrap();
         let index_dir = dir.path().join("index");
         build(&corpus_dir, &index_dir).unwrap();
         let index = Index::open(&index_dir).unwrap();
