@@ -365,8 +365,9 @@ fn sentence_spans(text: &str) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// A passage analysed: its words and stems, where they stand, and its sentences.
-/// The index feeds tantivy from it, and the re-ranker reads a candidate's.
+/// A text analysed: its words and stems, where they stand, and its sentences;
+/// what the re-ranker reads of a candidate passage. (An index build needs
+/// less of a passage: [`index_terms`].)
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Analysed {
     /// Distinct (word, stem) pairs of the text, in order of first appearance.

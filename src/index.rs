@@ -399,15 +399,15 @@ fn index_file(
     // Passages of a section come together: its title is analysed once for all of them.
     let mut heading: (String, String) = Default::default();
     for p in passages::split(&doc) {
+        // Outside any section a passage is cited by its document's title.
+        let outside = p.citation.section == doc.title;
         if heading.0 != p.citation.section {
-            // Outside any section a passage is cited by its document's title. One
-            // made from the file's name ("linux-doc-6.1--usr-share-…") is a label,
-            // not a heading: indexed, it matched questions on path fragments, and
-            // cost a headingless file its name again in every passage.
-            let label = doc.title_from_name && p.citation.section == doc.title;
+            // A title made from the file's name ("linux-doc-6.1--usr-share-…") is a
+            // label, not a heading: indexed, it matched questions on path fragments,
+            // and cost a headingless file its name again in every passage.
             heading = (
                 p.citation.section.clone(),
-                if label {
+                if outside && doc.title_from_name {
                     String::new()
                 } else {
                     analysis::index_terms(&p.citation.section).stems
@@ -427,8 +427,8 @@ fn index_file(
             f.heading => heading.1.as_str(),
             f.text => p.text.as_str(),
             f.kind => kind,
-            // Outside any section a passage is cited by its document's title: not stored twice.
-            f.section => if p.citation.section == doc.title { "" } else { p.citation.section.as_str() },
+            // The document's title is in the manifest: not stored again for each passage.
+            f.section => if outside { "" } else { p.citation.section.as_str() },
             f.file => number as u64,
             f.line_start => u64::from(p.citation.lines[0]),
             f.line_end => u64::from(p.citation.lines[1]),
