@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use tantivy::indexer::UserOperation;
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED,
 };
@@ -398,6 +399,10 @@ fn index_file(
     let mut words = Vec::new();
     // Passages of a section come together: its title is analysed once for all of them.
     let mut heading: (String, String) = Default::default();
+    // Passages go to tantivy's threads in batches: one channel message, and one
+    // wake-up of an indexing thread, for many passages rather than each.
+    const BATCH: usize = 64;
+    let mut batch = Vec::with_capacity(BATCH);
     for p in passages::split(&doc) {
         // Outside any section a passage is cited by its document's title.
         let outside = p.citation.section == doc.title;
@@ -422,7 +427,7 @@ fn index_file(
         let terms = analysis::index_terms(&p.text);
         acronyms.extend(lexicon::acronyms(&p.text));
         words.push(terms.words);
-        writer.add_document(doc!(
+        batch.push(UserOperation::Add(doc!(
             f.body => terms.stems,
             f.heading => heading.1.as_str(),
             f.text => p.text.as_str(),
@@ -433,8 +438,12 @@ fn index_file(
             f.line_start => u64::from(p.citation.lines[0]),
             f.line_end => u64::from(p.citation.lines[1]),
             f.ordinal => u64::from(p.ordinal),
-        ))?;
+        )));
+        if batch.len() == BATCH {
+            writer.run(batch.drain(..))?;
+        }
     }
+    writer.run(batch)?;
     Ok(FileResult {
         stamp: source.stamp,
         title: doc.title,
