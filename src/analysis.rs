@@ -95,7 +95,9 @@ impl FormTable {
             >= FORM_TABLE_MAX
         {
             self.record_words();
-            self.forms = Default::default();
+            // Emptied, not replaced: the next texts fill it as far again, and
+            // regrowing it from nothing rehashed every entry at each doubling.
+            self.forms.iter_mut().for_each(hashbrown::HashTable::clear);
         }
         self.stamp += 1;
         self.stamp

@@ -195,32 +195,27 @@ impl Lines {
 }
 
 fn parse_text(path: &str, text: &str) -> Document {
-    let lines = Lines::new(text);
     let mut blocks = Vec::new();
-    let mut offset = 0;
-    for chunk in text
-        .split_inclusive('\n')
-        .collect::<Vec<_>>()
-        .split(|l| l.trim().is_empty())
-    {
-        let len: usize = chunk.iter().map(|l| l.len()).sum();
-        if !chunk.is_empty() {
-            let joined = collapse_space(chunk.iter().copied());
+    // Lines are numbered as they are read; a blank one (or the end) closes a paragraph.
+    let mut paragraph: Vec<&str> = Vec::new();
+    let mut first_line = 1;
+    let lines = text.split_inclusive('\n').chain(std::iter::once(""));
+    for (line, number) in lines.zip(1u32..) {
+        if !line.trim().is_empty() {
+            if paragraph.is_empty() {
+                first_line = number;
+            }
+            paragraph.push(line);
+        } else if !paragraph.is_empty() {
+            let joined = collapse_space(paragraph.drain(..));
             if !joined.is_empty() {
                 blocks.push(Block {
                     kind: BlockKind::Paragraph,
                     section: Vec::new(),
                     text: joined,
-                    lines: lines.range(offset, offset + len),
+                    lines: (first_line, number - 1),
                 });
             }
-        }
-        // The blank separator line that `split` consumed.
-        offset += len;
-        if offset < text.len() {
-            offset += text[offset..]
-                .find('\n')
-                .map_or(text.len() - offset, |i| i + 1);
         }
     }
     Document {
