@@ -12,6 +12,10 @@ use citebot::index::{self, Index};
 use citebot::render;
 use citebot::search::{Answer, Engine};
 
+// The allocator the `citebot` binary runs with, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const QUESTIONS: &[&str] = &[
     "how are AAV vectors delivered?",
     "why can AAV only be injected once",

@@ -14,6 +14,10 @@ use citebot::config::Config;
 use citebot::discord::{serve, ServeOptions, Token};
 use fake_discord::{ask_interaction, FakeDiscord};
 
+// The allocator the `citebot` binary runs with, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TOTAL: usize = 300;
 const IN_FLIGHT: usize = 30;
 
