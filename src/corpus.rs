@@ -524,14 +524,27 @@ mod tests {
 
     #[test]
     fn plain_text_splits_on_blank_lines() {
+        let blocks = |doc: &Document| -> Vec<(String, (u32, u32))> {
+            doc.blocks
+                .iter()
+                .map(|b| (b.text.clone(), b.lines))
+                .collect()
+        };
         let doc = parse("notes/a-b.txt", "one\ntwo\n\n\nthree\n");
         assert_eq!(doc.title, "A b");
-        let got: Vec<_> = doc
-            .blocks
-            .iter()
-            .map(|b| (b.text.as_str(), b.lines))
-            .collect();
-        assert_eq!(got, vec![("one two", (1, 2)), ("three", (5, 5))]);
+        assert_eq!(
+            blocks(&doc),
+            [("one two".into(), (1, 2)), ("three".into(), (5, 5))]
+        );
+        // Blank lines of spaces and tabs, CRLF, and a last line with no newline.
+        let doc = parse("b.txt", "\n  \r\nfirst line\r\n  second\t line\n \t\nlast");
+        assert_eq!(
+            blocks(&doc),
+            [
+                ("first line second line".into(), (3, 4)),
+                ("last".into(), (6, 6))
+            ]
+        );
     }
 
     #[test]
