@@ -412,9 +412,8 @@ fn index_file(
         let terms = analysis::index_terms(&p.text);
         acronyms.extend(lexicon::acronyms(&p.text));
         words.push(terms.words);
-        batch.push(UserOperation::Add(doc!(
+        let mut document = doc!(
             f.body => terms.stems,
-            f.heading => heading.1.as_str(),
             f.text => p.text.as_str(),
             f.place => Place {
                 file: number as u64,
@@ -425,7 +424,12 @@ fn index_file(
                 section: if outside { "" } else { p.citation.section.as_str() },
             }
             .encode(),
-        )));
+        );
+        // No heading, no value: most passages of a plain-text corpus have none.
+        if !heading.1.is_empty() {
+            document.add_text(f.heading, &heading.1);
+        }
+        batch.push(UserOperation::Add(document));
         if batch.len() == BATCH {
             writer.run(batch.drain(..))?;
         }
