@@ -791,8 +791,8 @@ impl<'a> Place<'a> {
             None
         };
         let file = number()?;
-        let lines = [number()?, number()?].map(|n| u32::try_from(n).unwrap_or(u32::MAX));
-        let ordinal = u32::try_from(number()?).ok()?;
+        let mut small = || u32::try_from(number()?).ok();
+        let (lines, ordinal) = ([small()?, small()?], small()?);
         let (&kind, section) = bytes.split_first()?;
         Some(Place {
             file,
