@@ -7,7 +7,6 @@
 
 mod intent;
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use tantivy::collector::TopDocs;
@@ -18,7 +17,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 use tantivy_fst::{IntoStreamer, Streamer};
 
-use crate::analysis::{self, Analysed, Span, Token};
+use crate::analysis::{self, Analysed, FastMap, Span, Token};
 use crate::config::SearchConfig;
 use crate::corpus::BlockKind;
 use crate::index::Index;
@@ -263,7 +262,7 @@ impl Engine {
         let mut concepts: Vec<Concept> = Vec::new();
         // Stems of the content words in question order, and which concept each is.
         let mut run: Vec<(String, usize)> = Vec::new();
-        let mut by_position: HashMap<u32, usize> = HashMap::new();
+        let mut by_position: FastMap<u32, usize> = FastMap::default();
         for token in tokens {
             if token.derived {
                 // A joined compound or letter prefix stands for the word it came from.
@@ -550,8 +549,8 @@ impl Engine {
 /// ask for the same terms, and each lookup walks the term dictionary.
 struct Stats<'s> {
     searcher: &'s Searcher,
-    doc_freqs: std::cell::RefCell<HashMap<Term, u64>>,
-    tokens: std::cell::RefCell<HashMap<Field, u64>>,
+    doc_freqs: std::cell::RefCell<FastMap<Term, u64>>,
+    tokens: std::cell::RefCell<FastMap<Field, u64>>,
 }
 
 impl<'s> Stats<'s> {
