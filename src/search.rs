@@ -460,6 +460,11 @@ impl Engine {
             for (stem, weight) in &concept.alternatives {
                 for (field, boost) in [(fields.body, 1.0), (fields.heading, 0.5)] {
                     let term = Term::from_field_text(field, stem);
+                    // A term no passage holds scores nothing, but its clause would
+                    // still cost a BM25 weight and a second dictionary lookup.
+                    if stats.doc_freq(&term)? == 0 {
+                        continue;
+                    }
                     let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
                     clauses.push((
                         Occur::Should,
