@@ -489,6 +489,24 @@ pub fn is_stop_word(word: &str) -> bool {
         .contains(word)
 }
 
+/// The other way of writing a small number: "3" ↔ "iii", "viii" ↔ "8" (folded
+/// words). Medical writing numbers phases, types and factors in Roman numerals
+/// ("phase III", "factor IX") that people type as digits, and the reverse.
+/// Single letters ("i", "v", "x") are left alone: they are mostly not numbers.
+pub fn numeral_equivalent(word: &str) -> Option<String> {
+    const ONES: [&str; 10] = ["", "i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix"];
+    const TENS: [&str; 4] = ["", "x", "xx", "xxx"];
+    let roman = |n: usize| format!("{}{}", TENS[n / 10], ONES[n % 10]);
+    if word.bytes().all(|b| b.is_ascii_digit()) {
+        let n: usize = word.parse().ok().filter(|n| (2..40).contains(n))?;
+        Some(roman(n)).filter(|r| r.len() >= 2)
+    } else if word.len() >= 2 {
+        (2..40).find(|&n| roman(n) == word).map(|n| n.to_string())
+    } else {
+        None
+    }
+}
+
 /// Whether `sentence` opens with a word that points back at what came before
 /// ("It", "These", "Such"), so that it means little on its own.
 pub fn opens_with_reference(sentence: &str) -> bool {
@@ -690,6 +708,27 @@ mod tests {
 
     fn stems(text: &str) -> Vec<String> {
         tokens(text).into_iter().map(|t| t.stem).collect()
+    }
+
+    #[test]
+    fn small_numbers_are_written_both_ways() {
+        let pairs = [
+            ("3", "iii"),
+            ("8", "viii"),
+            ("9", "ix"),
+            ("12", "xii"),
+            ("39", "xxxix"),
+        ];
+        for (digits, roman) in pairs {
+            assert_eq!(numeral_equivalent(digits).as_deref(), Some(roman));
+            assert_eq!(numeral_equivalent(roman).as_deref(), Some(digits));
+        }
+        // One-letter numerals are mostly not numbers ("vitamin D", "X-linked", "I").
+        for word in [
+            "1", "5", "10", "i", "v", "x", "0", "40", "2026", "mix", "iiii", "vx", "gene",
+        ] {
+            assert_eq!(numeral_equivalent(word), None, "{word}");
+        }
     }
 
     #[test]

@@ -102,6 +102,10 @@ impl Concept {
     }
 }
 
+/// How much "III" counts for a question's "3" (and "3" for "III"): the same
+/// number, though "IV" may also be a drip and "XI" a letter.
+const NUMERAL_WEIGHT: f32 = 1.0;
+
 const GREETINGS: &[&str] = &[
     "hi",
     "hello",
@@ -263,7 +267,10 @@ impl Engine {
         // Stems of the content words in question order, and which concept each is.
         let mut run: Vec<(String, usize)> = Vec::new();
         let mut by_position: FastMap<u32, usize> = FastMap::default();
+        // The word before, if a content word: a number labels it ("phase 3", "factor IX").
+        let mut label: Option<&Token> = None;
         for token in tokens {
+            let labelled = label.take().filter(|l| l.position + 1 == token.position);
             if token.derived {
                 // A joined compound or letter prefix stands for the word it came from.
                 let owner = by_position
@@ -274,8 +281,18 @@ impl Engine {
                 }
                 continue;
             }
-            // Single letters and digits ("1=1", "hemophilia B") say too little to search on.
-            if analysis::is_stop_word(&token.word) || token.word.chars().count() < 2 {
+            // "III" for "phase 3", but not "4" for "IV injection" nor for "2 3 4".
+            let numeral = labelled
+                .filter(|l| analysis::numeral_equivalent(&l.word).is_none())
+                .and_then(|_| analysis::numeral_equivalent(&token.word));
+            if !analysis::is_stop_word(&token.word) {
+                label = Some(token);
+            }
+            // Single letters and digits ("1=1", "hemophilia B") say too little to
+            // search on, unless written another way they are a word ("phase 3": "III").
+            if analysis::is_stop_word(&token.word)
+                || (token.word.chars().count() < 2 && numeral.is_none())
+            {
                 continue;
             }
             if let Some(i) = concepts
@@ -296,6 +313,11 @@ impl Engine {
                 known: 1.0,
                 idf: 0.0,
             });
+            if let Some(other) = numeral {
+                if let Some(concept) = concepts.last_mut() {
+                    concept.add(&other, NUMERAL_WEIGHT);
+                }
+            }
             // Bound the work a very long question can cause.
             if concepts.len() >= 64 {
                 break;

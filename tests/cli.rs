@@ -375,6 +375,29 @@ fn a_term_whose_words_never_stand_together_is_not_covered() {
     assert!(!answered("what is base editing"));
 }
 
+#[test]
+fn a_numbered_label_is_found_in_roman_numerals_and_back() {
+    let dir = workspace_with(
+        "# Notes\n\n## Trials\n\nMost trials are small. Phase III trials compare treatments.\n\n\
+         ## Blood\n\nHemophilia B lacks factor 9; the gene is carried by a vector.\n\n\
+         ## Cost\n\nThe drugs cost 4 million euros.\n\n\
+         ## Eyes\n\nLuxturna treats a retinal disease.\n",
+    );
+    let top = |question: &str| {
+        let answer = ask_json(dir.path(), question);
+        assert_eq!(answer["answered"], true, "{question}: {answer}");
+        answer["passages"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(top("what happens in phase 3 trials").contains("Phase III"));
+    assert!(top("which factor IX gene").contains("factor 9"));
+    // A numeral labels the word before it: "IV" opening a question is no 4.
+    assert_eq!(ask_json(dir.path(), "IV drip")["answered"], false);
+    assert_eq!(ask_json(dir.path(), "2 3 4")["answered"], false);
+}
+
 /// `citebot ask --json QUESTION` in `dir`, parsed.
 fn ask_json(dir: &std::path::Path, question: &str) -> Value {
     let out = stdout_of(citebot(dir).args(["ask", "--json", question]));
