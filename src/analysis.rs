@@ -531,7 +531,8 @@ any each few more most other some such only own same both all s t d ll m o re ve
 does doesnt did didnt isnt arent wasnt werent get got getting tell explain describe please know \
 thing things kind kinds way ways really actually exactly right now like much many lot lots anything \
 something someone anyone use used using there's what's whats hows \
-work works happen happens happened difference differences mean means type types sort sorts";
+work works happen happens happened difference differences mean means type types sort sorts \
+make makes made making";
 
 /// What an index build needs of a passage: its stems for tantivy, and its length.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -30,7 +30,7 @@ use crate::Error;
 
 /// Bumped whenever analysis, passage splitting or the schema changes, so old
 /// indexes rebuild themselves.
-pub const SCHEMA_VERSION: u32 = 12;
+pub const SCHEMA_VERSION: u32 = 13;
 
 const CURRENT: &str = "CURRENT";
 const MANIFEST: &str = "manifest.json";

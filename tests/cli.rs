@@ -398,6 +398,22 @@ fn a_numbered_label_is_found_in_roman_numerals_and_back() {
     assert_eq!(ask_json(dir.path(), "2 3 4")["answered"], false);
 }
 
+/// "made" frames a question ("what is X made of") and names nothing: before it
+/// did, its rarity sent "what is Strimvelis made of" to "progress was made".
+#[test]
+fn made_of_asks_about_the_subject_not_about_making() {
+    let dir = workspace_with(
+        "# Notes\n\n## Progress\n\nMajor progress has been made in trials.\n\n\
+         ## Drug\n\nStrimvelis consists of autologous cells which express the ADA gene.\n\n\
+         ## Approval\n\nStrimvelis was approved in Europe in 2016.\n\n\
+         ## Eyes\n\nLuxturna treats a retinal disease.\n\n\
+         ## Blood\n\nSickle cell disease affects red blood cells.\n",
+    );
+    let answer = ask_json(dir.path(), "what is strimvelis made of");
+    let top = answer["passages"][0]["text"].as_str().unwrap_or_default();
+    assert!(top.contains("consists of"), "{answer}");
+}
+
 /// `citebot ask --json QUESTION` in `dir`, parsed.
 fn ask_json(dir: &std::path::Path, question: &str) -> Value {
     let out = stdout_of(citebot(dir).args(["ask", "--json", question]));
