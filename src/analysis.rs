@@ -500,7 +500,7 @@ pub fn numeral_equivalent(word: &str) -> Option<String> {
     if word.bytes().all(|b| b.is_ascii_digit()) {
         let n: usize = word.parse().ok().filter(|n| (2..40).contains(n))?;
         Some(roman(n)).filter(|r| r.len() >= 2)
-    } else if word.len() >= 2 {
+    } else if word.len() >= 2 && word.bytes().all(|b| matches!(b, b'i' | b'v' | b'x')) {
         (2..40).find(|&n| roman(n) == word).map(|n| n.to_string())
     } else {
         None

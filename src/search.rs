@@ -270,7 +270,6 @@ impl Engine {
         // The word before, if a content word: a number labels it ("phase 3", "factor IX").
         let mut label: Option<&Token> = None;
         for token in tokens {
-            let labelled = label.take().filter(|l| l.position + 1 == token.position);
             if token.derived {
                 // A joined compound or letter prefix stands for the word it came from.
                 let owner = by_position
@@ -282,7 +281,9 @@ impl Engine {
                 continue;
             }
             // "III" for "phase 3", but not "4" for "IV injection" nor for "2 3 4".
-            let numeral = labelled
+            let numeral = label
+                .take()
+                .filter(|l| l.position + 1 == token.position)
                 .filter(|l| analysis::numeral_equivalent(&l.word).is_none())
                 .and_then(|_| analysis::numeral_equivalent(&token.word));
             if !analysis::is_stop_word(&token.word) {
