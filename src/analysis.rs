@@ -532,7 +532,7 @@ does doesnt did didnt isnt arent wasnt werent get got getting tell explain descr
 thing things kind kinds way ways really actually exactly right now like much many lot lots anything \
 something someone anyone use used using there's what's whats hows \
 work works happen happens happened difference differences mean means type types sort sorts \
-make makes made making";
+make makes made making give gives given giving";
 
 /// What an index build needs of a passage: its stems for tantivy, and its length.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -398,20 +398,29 @@ fn a_numbered_label_is_found_in_roman_numerals_and_back() {
     assert_eq!(ask_json(dir.path(), "2 3 4")["answered"], false);
 }
 
-/// "made" frames a question ("what is X made of") and names nothing: before it
-/// did, its rarity sent "what is Strimvelis made of" to "progress was made".
+/// "made" and "given" frame a question ("what is X made of", "how is X given")
+/// and name nothing: before they did, their rarity sent "what is Strimvelis
+/// made of" to "progress was made", and "how is Luxturna given" to "given that".
 #[test]
-fn made_of_asks_about_the_subject_not_about_making() {
+fn frame_verbs_ask_about_the_subject() {
     let dir = workspace_with(
         "# Notes\n\n## Progress\n\nMajor progress has been made in trials.\n\n\
          ## Drug\n\nStrimvelis consists of autologous cells which express the ADA gene.\n\n\
          ## Approval\n\nStrimvelis was approved in Europe in 2016.\n\n\
-         ## Eyes\n\nLuxturna treats a retinal disease.\n\n\
+         ## Eyes\n\nLuxturna is a treatment for a retinal disease.\n\n\
+         ## Route\n\nLuxturna is injected directly into the retina.\n\n\
+         ## Doses\n\nTrials are small, given that the doses are large.\n\n\
          ## Blood\n\nSickle cell disease affects red blood cells.\n",
     );
-    let answer = ask_json(dir.path(), "what is strimvelis made of");
-    let top = answer["passages"][0]["text"].as_str().unwrap_or_default();
-    assert!(top.contains("consists of"), "{answer}");
+    let top = |question: &str| {
+        let answer = ask_json(dir.path(), question);
+        answer["passages"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(top("what is strimvelis made of").contains("consists of"));
+    assert!(top("how is luxturna given").contains("Luxturna"));
 }
 
 /// `citebot ask --json QUESTION` in `dir`, parsed.
