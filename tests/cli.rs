@@ -383,14 +383,7 @@ fn a_numbered_label_is_found_in_roman_numerals_and_back() {
          ## Cost\n\nThe drugs cost 4 million euros.\n\n\
          ## Eyes\n\nLuxturna treats a retinal disease.\n",
     );
-    let top = |question: &str| {
-        let answer = ask_json(dir.path(), question);
-        assert_eq!(answer["answered"], true, "{question}: {answer}");
-        answer["passages"][0]["text"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    };
+    let top = |question: &str| top_passage(dir.path(), question);
     assert!(top("what happens in phase 3 trials").contains("Phase III"));
     assert!(top("which factor IX gene").contains("factor 9"));
     // A numeral labels the word before it: "IV" opening a question is no 4.
@@ -412,13 +405,7 @@ fn frame_verbs_ask_about_the_subject() {
          ## Doses\n\nTrials are small, given that the doses are large.\n\n\
          ## Blood\n\nSickle cell disease affects red blood cells.\n",
     );
-    let top = |question: &str| {
-        let answer = ask_json(dir.path(), question);
-        answer["passages"][0]["text"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    };
+    let top = |question: &str| top_passage(dir.path(), question);
     assert!(top("what is strimvelis made of").contains("consists of"));
     assert!(top("how is luxturna given").contains("Luxturna"));
 }
@@ -427,4 +414,13 @@ fn frame_verbs_ask_about_the_subject() {
 fn ask_json(dir: &std::path::Path, question: &str) -> Value {
     let out = stdout_of(citebot(dir).args(["ask", "--json", question]));
     serde_json::from_str(&out).expect("one JSON answer")
+}
+
+/// The text of the best passage for `question` in `dir` (empty when not covered).
+fn top_passage(dir: &std::path::Path, question: &str) -> String {
+    let answer = ask_json(dir, question);
+    answer["passages"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
