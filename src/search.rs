@@ -286,14 +286,13 @@ impl Engine {
                 .filter(|l| l.position + 1 == token.position)
                 .filter(|l| analysis::numeral_equivalent(&l.word).is_none())
                 .and_then(|_| analysis::numeral_equivalent(&token.word));
-            if !analysis::is_stop_word(&token.word) {
+            let stop = analysis::is_stop_word(&token.word);
+            if !stop {
                 label = Some(token);
             }
             // Single letters and digits ("1=1", "hemophilia B") say too little to
             // search on, unless written another way they are a word ("phase 3": "III").
-            if analysis::is_stop_word(&token.word)
-                || (token.word.chars().count() < 2 && numeral.is_none())
-            {
+            if stop || (token.word.chars().count() < 2 && numeral.is_none()) {
                 continue;
             }
             if let Some(i) = concepts
