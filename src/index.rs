@@ -22,7 +22,7 @@ use tantivy::{
     TantivyDocument,
 };
 
-use crate::analysis::{self, Analysed, PreAnalysedTokenizer, WordRecorder};
+use crate::analysis::{self, Analysed, IndexTerms, PreAnalysedTokenizer, WordRecorder};
 use crate::corpus::{self, BlockKind, FileStamp};
 use crate::lexicon::{self, Lexicon, Wording};
 use crate::passages::{self, Citation, Passage};
@@ -367,6 +367,10 @@ fn vocabulary_fst(parts: Vec<Vec<Arc<str>>>) -> Result<Vec<u8>, Error> {
     builder.into_inner().map_err(failed)
 }
 
+/// A block longer than this is all but certainly over [`passages::MAX_WORDS`]
+/// (12 bytes a word) and cut into parts, each analysed then: it is only counted.
+const LONG_BLOCK_BYTES: usize = 12 * passages::MAX_WORDS;
+
 /// Reads one corpus file, number `number` of the build, and adds its passages to the index.
 fn index_file(
     path: &Path,
@@ -393,7 +397,17 @@ fn index_file(
     // wake-up of an indexing thread, for many passages rather than each.
     const BATCH: usize = 64;
     let mut batch = Vec::with_capacity(BATCH);
-    for p in passages::split(&doc) {
+    // Each block is analysed as it is measured; a passage of whole blocks then
+    // takes their terms, and only a part cut from a long block is analysed anew.
+    let measure = |text: &str| {
+        if text.len() > LONG_BLOCK_BYTES {
+            (passages::word_count(text), None)
+        } else {
+            let terms = analysis::index_terms(text);
+            (terms.words, Some(terms))
+        }
+    };
+    for (p, parts) in passages::split_measured(&doc, measure) {
         // Outside any section a passage is cited by its document's title.
         let outside = p.citation.section == doc.title;
         if heading.0 != p.citation.section {
@@ -409,7 +423,10 @@ fn index_file(
                 },
             );
         }
-        let terms = analysis::index_terms(&p.text);
+        let terms = match parts.and_then(|parts| parts.into_iter().collect::<Option<Vec<_>>>()) {
+            Some(parts) => IndexTerms::join(parts),
+            None => analysis::index_terms(&p.text),
+        };
         acronyms.extend(lexicon::acronyms(&p.text));
         words.push(terms.words);
         let mut document = doc!(

@@ -50,17 +50,19 @@ pub fn word_count(text: &str) -> usize {
     words(text).count()
 }
 
-/// A run of blocks that will become one passage.
-struct Group<'a> {
+/// A run of blocks that will become one passage, with each block's measure.
+struct Group<'a, T> {
     blocks: Vec<&'a Block>,
+    measures: Vec<T>,
     words: usize,
 }
 
-impl<'a> Group<'a> {
-    fn new(block: &'a Block, words: usize) -> Self {
+impl<'a, T> Group<'a, T> {
+    fn new(block: &'a Block, words: usize, measure: T) -> Self {
         Group {
             words,
             blocks: vec![block],
+            measures: vec![measure],
         }
     }
 
@@ -68,9 +70,10 @@ impl<'a> Group<'a> {
         self.words + words <= limit
     }
 
-    fn push(&mut self, block: &'a Block, words: usize) {
+    fn push(&mut self, block: &'a Block, words: usize, measure: T) {
         self.words += words;
         self.blocks.push(block);
+        self.measures.push(measure);
     }
 
     fn kind(&self) -> BlockKind {
@@ -110,12 +113,26 @@ fn is_lead_in(block: &Block) -> bool {
 
 /// Cuts a document into passages.
 pub fn split(doc: &Document) -> Vec<Passage> {
-    let mut groups: Vec<Group> = Vec::new();
+    split_measured(doc, |text| (word_count(text), ()))
+        .into_iter()
+        .map(|(passage, _)| passage)
+        .collect()
+}
+
+/// [`split`], with each block read once by `measure`, which gives its word
+/// count (as [`word_count`] does) and whatever else the caller needs of it:
+/// the build analyses a block as it counts it, rather than walk its words twice.
+/// A passage made of whole blocks comes with their measures, in order; a part
+/// cut from a longer block with none.
+pub fn split_measured<T>(
+    doc: &Document,
+    mut measure: impl FnMut(&str) -> (usize, T),
+) -> Vec<(Passage, Option<Vec<T>>)> {
+    let mut groups: Vec<Group<T>> = Vec::new();
     for block in &doc.blocks {
-        // Counted once: word segmentation is the costly part of splitting.
-        let words = word_count(&block.text);
+        let (words, measured) = measure(&block.text);
         let Some(last) = groups.last_mut() else {
-            groups.push(Group::new(block, words));
+            groups.push(Group::new(block, words, measured));
             continue;
         };
         let last_block = last.blocks[last.blocks.len() - 1];
@@ -138,14 +155,14 @@ pub fn split(doc: &Document) -> Vec<Passage> {
                 _ => false,
             };
         if joins {
-            last.push(block, words);
+            last.push(block, words, measured);
         } else {
-            groups.push(Group::new(block, words));
+            groups.push(Group::new(block, words, measured));
         }
     }
 
     let mut passages = Vec::new();
-    for group in &groups {
+    for group in groups {
         let first = group.blocks[0];
         let last = group.blocks[group.blocks.len() - 1];
         let section = if first.section.is_empty() {
@@ -155,35 +172,41 @@ pub fn split(doc: &Document) -> Vec<Passage> {
         };
         let kind = group.kind();
         let lines = [first.lines.0, last.lines.1];
-        for text in cut_long(&group.text(), group.words) {
-            passages.push(Passage {
-                ordinal: u32::try_from(passages.len()).unwrap_or(u32::MAX),
-                kind,
-                text,
-                citation: Citation {
-                    document: doc.title.clone(),
-                    section: section.clone(),
-                    file: doc.path.clone(),
-                    lines,
-                },
-            });
+        let passage = |ordinal: usize, text: String| Passage {
+            ordinal: u32::try_from(ordinal).unwrap_or(u32::MAX),
+            kind,
+            text,
+            citation: Citation {
+                document: doc.title.clone(),
+                section: section.clone(),
+                file: doc.path.clone(),
+                lines,
+            },
+        };
+        // A group over the limit is one long block (blocks join only when they
+        // fit): its parts are new texts, for the caller to measure.
+        if group.words <= MAX_WORDS {
+            passages.push((passage(passages.len(), group.text()), Some(group.measures)));
+        } else {
+            for text in cut_long(&group.text(), group.words) {
+                passages.push((passage(passages.len(), text), None));
+            }
         }
     }
     passages
 }
 
-/// A text of `total` words, if over [`MAX_WORDS`], cut at sentence boundaries
+/// A text of `total` words, over [`MAX_WORDS`], cut at sentence boundaries
 /// into parts of even size. A single sentence longer than the limit is cut between words.
 fn cut_long(text: &str, total: usize) -> Vec<String> {
-    if total <= MAX_WORDS {
-        return vec![text.to_string()];
-    }
-    let mut pieces: Vec<&str> = Vec::new();
+    // Each piece with its word count, counted once.
+    let mut pieces: Vec<(&str, usize)> = Vec::new();
     for sentence in sentences_between_words(text) {
-        if word_count(sentence) > MAX_WORDS {
+        let n = word_count(sentence);
+        if n > MAX_WORDS {
             pieces.extend(word_chunks(sentence, MAX_WORDS));
         } else {
-            pieces.push(sentence);
+            pieces.push((sentence, n));
         }
     }
     let parts = total.div_ceil(MAX_WORDS);
@@ -192,8 +215,7 @@ fn cut_long(text: &str, total: usize) -> Vec<String> {
     let mut current = String::new();
     let mut words = 0;
     let mut carried = false;
-    for piece in pieces {
-        let n = word_count(piece);
+    for (piece, n) in pieces {
         let mut over_target = words >= target || (words > 0 && words + n > MAX_WORDS);
         // "They comprise a viral vector", cut from the sentence naming "they",
         // answers nothing: one such sentence a part stays with the sentence before
@@ -239,20 +261,21 @@ fn sentences_between_words(text: &str) -> Vec<&str> {
     out
 }
 
-/// Splits `text` into runs of at most `limit` words, keeping the text between words.
-fn word_chunks(text: &str, limit: usize) -> Vec<&str> {
+/// Splits `text` into runs of at most `limit` words, keeping the text between
+/// words; each run with its word count.
+fn word_chunks(text: &str, limit: usize) -> Vec<(&str, usize)> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut count = 0;
     for (offset, _) in words(text) {
         if count == limit {
-            out.push(&text[start..offset]);
+            out.push((&text[start..offset], count));
             start = offset;
             count = 0;
         }
         count += 1;
     }
-    out.push(&text[start..]);
+    out.push((&text[start..], count));
     out
 }
 
@@ -327,6 +350,31 @@ mod tests {
             assert!((70..=MAX_WORDS).contains(&n), "{n}");
             assert!(part.ends_with('.'));
         }
+    }
+
+    #[test]
+    fn a_passage_of_whole_blocks_comes_with_their_measures() {
+        let long = "A sentence of eight words, said once more. ".repeat(20);
+        let doc = parse(
+            "a.md",
+            &format!(
+                "## S\n\nViral vectors are:\n\n- integrative,\n- non-integrative.\n\n{long}\n"
+            ),
+        );
+        let measured = split_measured(&doc, |text| (word_count(text), text.to_string()));
+        let measures: Vec<_> = measured.iter().map(|(_, m)| m.clone()).collect();
+        assert_eq!(
+            measures[0],
+            Some(vec![
+                "Viral vectors are:".to_string(),
+                "integrative,".to_string(),
+                "non-integrative.".to_string()
+            ])
+        );
+        // The long paragraph is cut in two: its parts come with no measure.
+        assert_eq!(measures[1..], [None, None]);
+        let passages: Vec<Passage> = measured.into_iter().map(|(p, _)| p).collect();
+        assert_eq!(passages, split(&doc));
     }
 
     #[test]
