@@ -158,73 +158,136 @@ fn word_hash(word: &str) -> u64 {
 /// many words `text` has as passages are measured (word segments with a
 /// letter or digit: [`crate::passages::word_count`]).
 fn scan(text: &str, emit: &mut dyn FnMut(Scanned<'_>)) -> usize {
-    let mut words = 0;
-    let mut position: u32 = 0;
-    let mut word = String::new();
-    // The previous word, its start and end, for compound joins.
-    let mut previous = String::new();
-    let mut previous_span: Option<(usize, usize)> = None;
-    let mut hyphen_after_previous = false;
-    let mut joined = String::new();
+    if text.is_ascii() {
+        scan_ascii(text, emit)
+    } else {
+        scan_segments(text, emit)
+    }
+}
 
+/// [`scan`], segment by segment.
+fn scan_segments(text: &str, emit: &mut dyn FnMut(Scanned<'_>)) -> usize {
+    let mut scanner = Scanner::new(emit);
     for (start, segment) in word_bounds(text) {
+        scanner.segment(start, segment);
+    }
+    scanner.words
+}
+
+/// [`scan`] of an ASCII text (most text). Only words, `%` and `-` matter to
+/// the analysis: any other run of spaces and marks is passed over byte by
+/// byte, without making a segment of it.
+fn scan_ascii(text: &str, emit: &mut dyn FnMut(Scanned<'_>)) -> usize {
+    let mut scanner = Scanner::new(emit);
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if let Some(end) = segment::ascii_word_at(bytes, at) {
+            scanner.segment(at, &text[at..end]);
+            at = end;
+        } else {
+            match bytes[at] {
+                b'%' | b'-' => scanner.segment(at, &text[at..at + 1]),
+                _ => scanner.mark(false, at),
+            }
+            at += 1;
+        }
+    }
+    scanner.words
+}
+
+/// [`scan`]'s state from one segment of text to the next.
+struct Scanner<'e> {
+    emit: &'e mut dyn FnMut(Scanned<'_>),
+    words: usize,
+    position: u32,
+    word: String,
+    // The previous word, its start and end, for compound joins.
+    previous: String,
+    previous_span: Option<(usize, usize)>,
+    hyphen_after_previous: bool,
+    joined: String,
+}
+
+impl<'e> Scanner<'e> {
+    fn new(emit: &'e mut dyn FnMut(Scanned<'_>)) -> Self {
+        Scanner {
+            emit,
+            words: 0,
+            position: 0,
+            word: String::new(),
+            previous: String::new(),
+            previous_span: None,
+            hyphen_after_previous: false,
+            joined: String::new(),
+        }
+    }
+
+    fn segment(&mut self, start: usize, segment: &str) {
         if segment == "%" {
             // "65%" is read as "65 percent", so "what percentage" can find it.
-            emit(Scanned {
+            (self.emit)(Scanned {
                 start,
                 end: start + 1,
-                position,
+                position: self.position,
                 word: "percent",
                 kind: Kind::Plain,
             });
-            position += 1;
-            previous_span = None;
-            hyphen_after_previous = false;
-            continue;
+            self.position += 1;
+            self.previous_span = None;
+            self.hyphen_after_previous = false;
+        } else if !segment.chars().any(char::is_alphanumeric) {
+            self.mark(matches!(segment, "-" | "\u{2010}" | "\u{2011}"), start);
+        } else {
+            self.word(start, segment);
         }
-        if !segment.chars().any(char::is_alphanumeric) {
-            // A lone hyphen between two words keeps the compound open.
-            let is_hyphen = matches!(segment, "-" | "\u{2010}" | "\u{2011}");
-            hyphen_after_previous = is_hyphen
-                && previous_span.is_some_and(|(_, end)| end == start)
-                && !hyphen_after_previous;
-            if !is_hyphen {
-                previous_span = None;
-            }
-            continue;
+    }
+
+    /// A segment with no letter or digit, starting at `start`.
+    fn mark(&mut self, is_hyphen: bool, start: usize) {
+        // A lone hyphen between two words keeps the compound open.
+        self.hyphen_after_previous = is_hyphen
+            && self.previous_span.is_some_and(|(_, end)| end == start)
+            && !self.hyphen_after_previous;
+        if !is_hyphen {
+            self.previous_span = None;
         }
-        words += 1;
-        fold_into(segment, &mut word);
-        if word.is_empty() {
-            previous_span = None;
-            continue;
+    }
+
+    fn word(&mut self, start: usize, segment: &str) {
+        self.words += 1;
+        fold_into(segment, &mut self.word);
+        if self.word.is_empty() {
+            self.previous_span = None;
+            return;
         }
         let end = start + segment.len();
-        emit(Scanned {
+        let position = self.position;
+        (self.emit)(Scanned {
             start,
             end,
             position,
-            word: &word,
+            word: &self.word,
             kind: Kind::Plain,
         });
-        if hyphen_after_previous {
-            if let Some((previous_start, _)) = previous_span {
-                if is_alphabetic_word(&previous) && is_alphabetic_word(&word) {
-                    joined.clear();
-                    joined.push_str(&previous);
-                    joined.push_str(&word);
-                    emit(Scanned {
+        if self.hyphen_after_previous {
+            if let Some((previous_start, _)) = self.previous_span {
+                if is_alphabetic_word(&self.previous) && is_alphabetic_word(&self.word) {
+                    self.joined.clear();
+                    self.joined.push_str(&self.previous);
+                    self.joined.push_str(&self.word);
+                    (self.emit)(Scanned {
                         start: previous_start,
                         end,
                         position,
-                        word: &joined,
+                        word: &self.joined,
                         kind: Kind::Joined,
                     });
                 }
             }
         }
-        if let Some(prefix) = letter_prefix(&word) {
-            emit(Scanned {
+        if let Some(prefix) = letter_prefix(&self.word) {
+            (self.emit)(Scanned {
                 start,
                 end,
                 position,
@@ -232,12 +295,11 @@ fn scan(text: &str, emit: &mut dyn FnMut(Scanned<'_>)) -> usize {
                 kind: Kind::Prefix,
             });
         }
-        std::mem::swap(&mut previous, &mut word);
-        previous_span = Some((start, end));
-        hyphen_after_previous = false;
-        position += 1;
+        std::mem::swap(&mut self.previous, &mut self.word);
+        self.previous_span = Some((start, end));
+        self.hyphen_after_previous = false;
+        self.position += 1;
     }
-    words
 }
 
 /// Splits `text` into analysed tokens.
@@ -903,6 +965,21 @@ mod tests {
             text in "([a-zA-Z0-9]{1,6}|the|of|%|-|’s|'s|β|é| |\\.|,|\n){0,30}"
         ) {
             proptest::prop_assert_eq!(index_terms(&text), index_terms_of(&Analysed::of(&text)));
+        }
+
+        #[test]
+        fn ascii_text_scans_as_segment_by_segment(
+            text in "([a-zA-Z0-9]{1,6}|the|%|-|--|_|'s|'| |  |\\.|,|:|\r\n|\n|[!-/]){0,30}"
+        ) {
+            type Scan = fn(&str, &mut dyn FnMut(Scanned<'_>)) -> usize;
+            let scanned = |scan: Scan| {
+                let mut out = Vec::new();
+                let words = scan(&text, &mut |w| {
+                    out.push((w.start, w.end, w.position, w.word.to_string(), w.kind));
+                });
+                (words, out)
+            };
+            proptest::prop_assert_eq!(scanned(scan_ascii), scanned(scan_segments));
         }
 
         #[test]

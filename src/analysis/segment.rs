@@ -92,6 +92,16 @@ static WORD_CLASSES: [WordClass; 256] = {
     table
 };
 
+/// The end of the word-like segment starting at `start` of an ASCII text, if
+/// one starts there (a letter, digit or `_`).
+pub fn ascii_word_at(bytes: &[u8], start: usize) -> Option<usize> {
+    matches!(
+        word_class(bytes[start]),
+        WordClass::Letter | WordClass::Numeric | WordClass::ExtendNumLet
+    )
+    .then(|| ascii_word_end(bytes, start))
+}
+
 /// The end of the word-like segment starting at `start` (a letter, digit or `_`).
 fn ascii_word_end(bytes: &[u8], start: usize) -> usize {
     use WordClass::*;
