@@ -188,6 +188,7 @@ fn scan_ascii(text: &str, emit: &mut dyn FnMut(Scanned<'_>)) -> usize {
         } else {
             match bytes[at] {
                 b'%' | b'-' => scanner.segment(at, &text[at..at + 1]),
+                // Any other mark (no hyphen) only closes a compound.
                 _ => scanner.mark(false, at),
             }
             at += 1;

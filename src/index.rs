@@ -367,8 +367,9 @@ fn vocabulary_fst(parts: Vec<Vec<Arc<str>>>) -> Result<Vec<u8>, Error> {
     builder.into_inner().map_err(failed)
 }
 
-/// A block longer than this is all but certainly over [`passages::MAX_WORDS`]
-/// (12 bytes a word) and cut into parts, each analysed then: it is only counted.
+/// A block longer than this would need over 12 bytes a word to stay within
+/// [`passages::MAX_WORDS`]: it is all but sure to be cut into parts, which are
+/// analysed then, so it is only counted.
 const LONG_BLOCK_BYTES: usize = 12 * passages::MAX_WORDS;
 
 /// Reads one corpus file, number `number` of the build, and adds its passages to the index.

@@ -175,12 +175,10 @@ impl<'a> Iterator for WordBounds<'a> {
 
 /// How many segments of an ASCII `text` hold a letter or digit: what
 /// counting [`word_bounds`]' word segments gives, without making them.
-/// Passages are sized in these words, so every block is counted.
+/// Passages are sized in these words.
 pub fn ascii_word_count(text: &[u8]) -> usize {
     use WordClass::*;
-    // One pass, the rules of [`ascii_word_end`] inline: every block of the
-    // corpus is counted before it is analysed, so this is the build's second
-    // walk over all the text.
+    // One pass, the rules of [`ascii_word_end`] inline: no segment is made.
     let class = |i: usize| text.get(i).map(|&b| word_class(b));
     let mut count = 0;
     let mut at = 0;
