@@ -177,42 +177,16 @@ impl<'a> Iterator for WordBounds<'a> {
 /// counting [`word_bounds`]' word segments gives, without making them.
 /// Passages are sized in these words.
 pub fn ascii_word_count(text: &[u8]) -> usize {
-    use WordClass::*;
-    // One pass, the rules of [`ascii_word_end`] inline: no segment is made.
-    let class = |i: usize| text.get(i).map(|&b| word_class(b));
     let mut count = 0;
     let mut at = 0;
     while at < text.len() {
-        let first = word_class(text[at]);
-        if !matches!(first, Letter | Numeric | ExtendNumLet) {
+        if let Some(end) = ascii_word_at(text, at) {
+            count += usize::from(text[at..end].iter().any(u8::is_ascii_alphanumeric));
+            at = end;
+        } else {
             // Spaces, line breaks and marks: never part of a word, whatever groups them.
             at += 1;
-            continue;
         }
-        let mut alphanumeric = first != ExtendNumLet;
-        at += 1;
-        loop {
-            match class(at) {
-                Some(Letter | Numeric) => alphanumeric = true,
-                Some(ExtendNumLet) => {}
-                // "can't", "e.g", "3.5", "1,000": a middle mark between two of a kind.
-                Some(here @ (MidLetter | MidNum | MidNumLetQ)) => {
-                    let (before, after) = (word_class(text[at - 1]), class(at + 1));
-                    let joins = match (before, here) {
-                        (Letter, MidLetter | MidNumLetQ) => after == Some(Letter),
-                        (Numeric, MidNum | MidNumLetQ) => after == Some(Numeric),
-                        _ => false,
-                    };
-                    if !joins {
-                        break;
-                    }
-                    at += 1;
-                }
-                _ => break,
-            }
-            at += 1;
-        }
-        count += usize::from(alphanumeric);
     }
     count
 }
