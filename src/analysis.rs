@@ -611,7 +611,7 @@ work works happen happens happened difference differences mean means type types 
 make makes made making give gives given giving";
 
 /// What an index build needs of a passage: its stems for tantivy, and its length.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IndexTerms {
     /// The stems as one string for a field indexed with [`PreAnalysedTokenizer`]:
     /// a space moves to the next word, a `|` adds another form at the same place.
@@ -663,11 +663,7 @@ impl IndexTerms {
     /// spans: theirs one after the other.
     pub fn join(parts: Vec<IndexTerms>) -> IndexTerms {
         let mut parts = parts.into_iter();
-        let mut joined = parts.next().unwrap_or(IndexTerms {
-            stems: String::new(),
-            words: 0,
-            opens_with_extra_form: false,
-        });
+        let mut joined = parts.next().unwrap_or_default();
         for part in parts {
             if joined.stems.is_empty() {
                 joined.opens_with_extra_form = part.opens_with_extra_form;
