@@ -304,20 +304,18 @@ impl Engine {
             }
             by_position.insert(token.position, concepts.len());
             run.push((token.stem.clone(), concepts.len()));
+            // A numeral's other spelling is never its stem ("3" is not "iii").
+            let mut alternatives = vec![(token.stem.clone(), 1.0)];
+            alternatives.extend(numeral.map(|other| (other, NUMERAL_WEIGHT)));
             concepts.push(Concept {
                 capitalized: token.position > 0
                     && !title_case
                     && read[token.start..token.end].starts_with(char::is_uppercase),
                 word: token.word.clone(),
-                alternatives: vec![(token.stem.clone(), 1.0)],
+                alternatives,
                 known: 1.0,
                 idf: 0.0,
             });
-            if let Some(other) = numeral {
-                if let Some(concept) = concepts.last_mut() {
-                    concept.add(&other, NUMERAL_WEIGHT);
-                }
-            }
             // Bound the work a very long question can cause.
             if concepts.len() >= 64 {
                 break;
