@@ -115,6 +115,16 @@ const GREETINGS: &[&str] = &[
     "greetings",
     "thanks",
     "thank",
+    "thx",
+    "cheers",
+    "bye",
+    "goodbye",
+    "great",
+    "cool",
+    "nice",
+    "perfect",
+    "helped",
+    "helpful",
     "help",
     "bot",
     "citebot",
@@ -1112,5 +1122,16 @@ mod tests {
         assert!(is_greeting(&analysis::tokens("hi bot")));
         assert!(is_greeting(&analysis::tokens("hello? anyone there")));
         assert!(!is_greeting(&analysis::tokens("hi, what is gene therapy")));
+    }
+
+    // Regression: a thank-you took "helped" for a question and cited the
+    // passage with "thanks to ... help it".
+    #[test]
+    fn thanks_and_sign_offs_are_greetings() {
+        assert!(is_greeting(&analysis::tokens("thanks, that helped")));
+        assert!(is_greeting(&analysis::tokens("great, cheers bot")));
+        assert!(!is_greeting(&analysis::tokens(
+            "thanks, and what helped the patients"
+        )));
     }
 }
