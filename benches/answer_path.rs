@@ -7,10 +7,11 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use citebot::analysis::{self, Analysed};
+use citebot::answer::{Answer, Question};
 use citebot::config::SearchConfig;
 use citebot::index::{self, Index};
 use citebot::render;
-use citebot::search::{Answer, Engine};
+use citebot::search::Engine;
 
 // The allocator the `citebot` binary runs with, so the figures are the product's.
 #[global_allocator]
@@ -44,7 +45,7 @@ fn engine() -> &'static Engine {
 }
 
 fn answer(question: &str) -> Answer {
-    engine().ask(question, 3).expect("answer")
+    engine().ask(&Question::new(question), 3).expect("answer")
 }
 
 fn longest_passage() -> String {
@@ -75,7 +76,9 @@ fn index_passage(bencher: divan::Bencher) {
 
 #[divan::bench(args = QUESTIONS)]
 fn search(question: &str) -> Answer {
-    engine().ask(divan::black_box(question), 3).expect("answer")
+    engine()
+        .ask(&Question::new(divan::black_box(question)), 3)
+        .expect("answer")
 }
 
 #[divan::bench]

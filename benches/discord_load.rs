@@ -2,10 +2,12 @@
 //! flight; prints p50/p99 from injection to the answer arriving at the fake,
 //! and how many never arrived. Run with `cargo bench --bench discord_load`.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+// The bench uses a few of the test helpers.
 #[path = "../tests/fake_discord/mod.rs"]
 mod fake_discord;
+#[allow(dead_code)]
+#[path = "../tests/util/mod.rs"]
+mod util;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -41,7 +43,7 @@ fn main() {
 async fn run() {
     std::env::set_var("NO_PROXY", "127.0.0.1,localhost");
     let fake = FakeDiscord::start().await;
-    let dir = common::workspace();
+    let dir = util::workspace();
     let mut config = Config::default();
     config.discord.cooldown_secs = 0.0;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -2,13 +2,16 @@
 
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use crate::answer::Question;
 use crate::config::Config;
+use crate::exit::ExitCode;
 use crate::index;
+use crate::library::Library;
 use crate::render::{self, Style};
 use crate::search::Engine;
 
@@ -187,7 +190,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 report.elapsed.as_secs_f64(),
                 paths.index.join(&report.manifest.generation).display(),
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::Success)
         }
         Command::Ask {
             paths,
@@ -195,19 +198,21 @@ pub fn run() -> anyhow::Result<ExitCode> {
             json,
             question,
         } => {
-            let question = question.join(" ");
+            // Batch mode only when no question is given at all: an empty
+            // argument (`ask ""`) is an empty question, wherever stdin points.
             let batch = question.is_empty() && !io::stdin().is_terminal();
+            let question = question.join(" ");
             if question.trim().is_empty() && !batch {
                 eprintln!(
                     "citebot: the question is empty: give it as words, e.g. citebot ask \"how are AAV vectors delivered?\", or pipe questions one a line"
                 );
-                return Ok(ExitCode::from(2));
+                return Ok(ExitCode::Usage);
             }
             let engine = open_engine(&paths, &config)?;
             if batch {
                 answer_lines(&engine, usize::from(top), json)?;
             } else {
-                let answer = engine.ask(&question, usize::from(top))?;
+                let answer = engine.ask(&Question::new(question), usize::from(top))?;
                 let out = if json {
                     render::json_line(&answer) + "\n"
                 } else {
@@ -217,7 +222,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 };
                 write_out(&out)?;
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::Success)
         }
         Command::Eval {
             file,
@@ -229,7 +234,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             let engine = open_engine(&paths, &config)?;
             let report = crate::eval::run(&engine, &questions, top)?;
             write_out(&report.table(misses))?;
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::Success)
         }
     }
 }
@@ -281,7 +286,7 @@ fn serve(
 https://discord.com/developers/applications, add a bot (Bot → Reset Token), copy its token, \
 then run: DISCORD_TOKEN=... citebot serve"
             );
-            return Ok(ExitCode::from(2));
+            return Ok(ExitCode::Usage);
         }
     };
     let shards = match (shards, total) {
@@ -289,7 +294,7 @@ then run: DISCORD_TOKEN=... citebot serve"
             Some(s) => Some(s),
             None => {
                 eprintln!("citebot: --shards {range} does not fit --total-shards {total}: give FIRST-LAST with LAST below the total, e.g. --shards 0-1 --total-shards 4");
-                return Ok(ExitCode::from(2));
+                return Ok(ExitCode::Usage);
             }
         },
         _ => None,
@@ -309,7 +314,7 @@ then run: DISCORD_TOKEN=... citebot serve"
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(crate::discord::serve(options, stop_signal()))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::Success)
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
@@ -335,11 +340,16 @@ async fn stop_signal() {
     }
 }
 
-fn open_engine(paths: &crate::cli::Paths, config: &Config) -> anyhow::Result<Engine> {
-    let index = index::open_fresh(&paths.corpus, &paths.index, &mut |message| {
-        eprintln!("{message}");
-    })?;
-    Ok(Engine::new(index, config.search.clone()))
+fn open_engine(paths: &Paths, config: &Config) -> anyhow::Result<Arc<Engine>> {
+    let library = Library::open(
+        &paths.corpus,
+        &paths.index,
+        config.clone(),
+        &mut |message| {
+            eprintln!("{message}");
+        },
+    )?;
+    Ok(library.engine())
 }
 
 /// Writes to stdout, treating a closed pipe (`| head`) as a normal end.
@@ -365,7 +375,7 @@ fn answer_lines(engine: &Engine, top: usize, json: bool) -> anyhow::Result<()> {
                 if question.trim().is_empty() {
                     problem_line(json, question, "empty question")
                 } else {
-                    let answer = engine.ask(question, top)?;
+                    let answer = engine.ask(&Question::from(question), top)?;
                     if json {
                         render::json_line(&answer)
                     } else {
@@ -391,15 +401,7 @@ fn answer_lines(engine: &Engine, top: usize, json: bool) -> anyhow::Result<()> {
 
 fn problem_line(json: bool, question: &str, problem: &str) -> String {
     if json {
-        serde_json::json!({
-            "question": question,
-            "answered": false,
-            "verdict": "error",
-            "error": problem,
-            "hints": [],
-            "passages": [],
-        })
-        .to_string()
+        render::error_line(question, problem)
     } else {
         format!("error: {problem}")
     }

@@ -91,7 +91,8 @@ impl Default for DiscordConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IndexConfig {
-    /// Threads that read, analyse and index the corpus; 0 means one per core.
+    /// Threads that read, analyse and index the corpus; 0 means one per core
+    /// (fewer when `writer_memory_mb` does not give each 15 MB).
     pub threads: usize,
     /// Memory the index writer fills before writing a segment, in MB, for all
     /// threads together; at least 15 a thread (fewer threads are used if less).

@@ -21,6 +21,8 @@ pub enum Error {
     },
     #[error("cannot write the index in {}: {source}", path.display())]
     Write { path: PathBuf, source: io::Error },
+    #[error("there is no index in {} yet: run `citebot index` to build it", .0.display())]
+    NoIndex(PathBuf),
     #[error("the index in {} cannot be used ({reason}); run `citebot index` to rebuild it", path.display())]
     BadIndex { path: PathBuf, reason: String },
     #[error("search engine error: {0}")]

@@ -125,7 +125,10 @@ pub struct Report {
 pub fn run(engine: &Engine, questions: &[Question], top: usize) -> Result<Report, EvalError> {
     let mut report = Report::default();
     for q in questions {
-        let answer = engine.ask(&q.question, top.max(1))?;
+        let answer = engine.ask(
+            &crate::answer::Question::new(q.question.as_str()),
+            top.max(1),
+        )?;
         let kind = q.kind.clone().unwrap_or_else(|| "faq".to_string());
         let rank = answer.hits.iter().position(|hit| {
             let text = hit.passage.text.to_lowercase();

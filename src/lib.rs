@@ -1,23 +1,50 @@
 //! citebot answers questions about an article with the passages that answer
 //! them, each with a citation a reader can check.
 //!
-//! The pipeline flows one way: [`corpus`] files → [`passages`] → [`index`]
-//! (tantivy, analysed by [`analysis`], with a [`lexicon`] of equivalent
-//! wordings) → [`search`] (ranked [`search::Hit`]s in an [`search::Answer`]) →
-//! [`render`] → terminal, JSON or [`discord`]. [`eval`] measures answer
-//! quality; [`cli`] wires the commands.
+//! The pipeline flows one way, a module a stage:
+//!
+//! [`corpus`] files → [`passages`] → [`index`] (tantivy, fed by [`analysis`],
+//! with a [`lexicon`] of equivalent wordings) → [`search`] (question →
+//! candidates → re-ranking stages → verdict: an [`answer::Answer`]) →
+//! [`render`] → terminal, JSON or [`discord`].
+//!
+//! [`library`] keeps the index in step with the corpus for the CLI and the
+//! bot alike; [`eval`] measures answer quality; [`cli`] wires the commands.
 
 pub mod analysis;
+pub mod answer;
 pub mod cli;
 pub mod config;
 pub mod corpus;
 pub mod discord;
 mod error;
 pub mod eval;
+pub mod exit;
 pub mod index;
 pub mod lexicon;
+pub mod library;
 pub mod passages;
 pub mod render;
 pub mod search;
 
 pub use error::Error;
+
+/// A `HashMap` with rustc's Fx hash: maps keyed by short words hash several
+/// times faster with it than with the default (DoS-resistant) hasher. Corpus
+/// words are not chosen by an attacker, and what a question adds is bounded
+/// (its length is capped, the form table emptied when full).
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
+
+/// Helpers for the unit tests of several modules.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::fs;
+
+    /// A scratch folder whose `corpus/` holds one Markdown file, `text`.
+    pub fn corpus_with(text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("corpus")).unwrap();
+        fs::write(dir.path().join("corpus/a.md"), text).unwrap();
+        dir
+    }
+}

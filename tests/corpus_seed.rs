@@ -1,8 +1,6 @@
 //! The corpus keeps every content sentence of the article as scraped: the seed
 //! minus an explicit list of page furniture.
 
-mod common;
-
 use std::fs;
 
 use unicode_segmentation::UnicodeSegmentation;
@@ -40,10 +38,11 @@ fn squash(text: &str) -> String {
 
 #[test]
 fn every_content_sentence_of_the_seed_is_in_the_corpus() {
-    let seed_path = common::repo_file("../shared/seed/000_8e72ec65dc7de4f2.txt");
+    let seed_path = crate::util::repo_file("../shared/seed/000_8e72ec65dc7de4f2.txt");
     let seed = fs::read_to_string(&seed_path)
         .unwrap_or_else(|e| panic!("the seed article {} is needed: {e}", seed_path.display()));
-    let corpus = squash(&fs::read_to_string(common::repo_file("corpus/gene-therapy.md")).unwrap());
+    let corpus =
+        squash(&fs::read_to_string(crate::util::repo_file("corpus/gene-therapy.md")).unwrap());
 
     let mut checked = 0;
     let mut missing = Vec::new();
@@ -72,7 +71,7 @@ fn every_content_sentence_of_the_seed_is_in_the_corpus() {
 
 #[test]
 fn furniture_is_gone_from_the_corpus() {
-    let corpus = fs::read_to_string(common::repo_file("corpus/gene-therapy.md")).unwrap();
+    let corpus = fs::read_to_string(crate::util::repo_file("corpus/gene-therapy.md")).unwrap();
     for furniture in FURNITURE_LINES.iter().chain(ICON_PREFIXES) {
         let word = furniture.trim_start_matches("• ").trim();
         assert!(

@@ -1,26 +1,16 @@
 //! Answer quality on the development questions, measured by running the real
 //! search; the floors are the figures measured when they were last raised.
 
-mod common;
-
-use citebot::config::SearchConfig;
 use citebot::eval;
-use citebot::index::{self, Index};
-use citebot::search::Engine;
+
+use crate::util::article;
 
 /// The figures of a question file, on an index of the repository's corpus.
 fn measure(questions: &str, count: usize) -> eval::Report {
-    let dir = common::workspace();
-    let (corpus, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
-    index::build(&corpus, &index_dir).expect("build");
-    let engine = Engine::new(
-        Index::open(&index_dir).expect("open"),
-        SearchConfig::default(),
-    );
-    let questions = eval::load(&common::repo_file(questions))
+    let questions = eval::load(&crate::util::repo_file(questions))
         .unwrap_or_else(|e| panic!("{questions} is needed: {e}"));
     assert_eq!(questions.len(), count);
-    let report = eval::run(&engine, &questions, 10).expect("eval");
+    let report = eval::run(article().engine(), &questions, 10).expect("eval");
     println!("{}", report.table(true));
     report
 }

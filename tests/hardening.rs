@@ -1,21 +1,14 @@
 //! Hostile questions, damaged indexes, killed and concurrent rebuilds: the
 //! binary answers every question and never loses a working index.
 
-mod common;
-
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{citebot, workspace};
+use crate::util::{citebot, generation_dir, workspace};
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn generation_dir(index: &Path) -> PathBuf {
-    let current = fs::read_to_string(index.join("CURRENT")).unwrap();
-    index.join(current.trim())
-}
 
 fn ask_json(dir: &Path, question: &str) -> (Value, String) {
     let out = citebot(dir)

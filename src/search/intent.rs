@@ -5,7 +5,8 @@
 
 use std::sync::OnceLock;
 
-use crate::analysis::{self, Analysed, FastMap, Token};
+use crate::analysis::{self, Analysed, Token};
+use crate::FastMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Intent {

@@ -11,7 +11,7 @@ use citebot::{corpus, passages};
 pub fn check_question(engine: &Engine, input: &[u8]) {
     let text = String::from_utf8_lossy(input);
     let answer = engine
-        .ask(&text, 5)
+        .ask(&citebot::answer::Question::new(text.as_ref()), 5)
         .expect("search never fails on a good index");
     for hit in &answer.hits {
         assert!(hit.passage.text.get(hit.best_sentence.clone()).is_some());

@@ -1,203 +1,17 @@
 //! The bot end to end: the real serenity client against the fake Discord in
-//! `fake_discord/`, on 127.0.0.1 only.
+//! `fake_discord/`, on 127.0.0.1 only. The harness that starts a bot and
+//! checks everything it sent is in `bot`.
 
-mod common;
-mod fake_discord;
+mod bot;
 
 use std::fs;
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use citebot::config::Config;
-use citebot::discord::{serve, ServeOptions, Shards, Token};
-use fake_discord::{ask_interaction, button_interaction, mention_message, FakeDiscord, Request};
+use crate::fake_discord::{ask_interaction, button_interaction, mention_message, FakeDiscord};
+use bot::{first_embed, start_bot, test_config};
+use citebot::discord::Shards;
 use serde_json::Value;
-use tokio::sync::oneshot;
-
-/// Everything any test's bot logged, at every level, to check for the token.
-fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer = Arc::clone(&buffer);
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(citebot::cli::log_filter("trace"))
-            .with_writer(move || LogWriter(Arc::clone(&writer)))
-            .try_init();
-        buffer
-    })
-    .clone()
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-struct Bot {
-    fake: FakeDiscord,
-    token: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    dir: tempfile::TempDir,
-}
-
-fn test_config() -> Config {
-    let mut config = Config::default();
-    config.discord.cooldown_secs = 0.0;
-    config.discord.retry_backoff_ms = 50;
-    config.discord.reload_poll_ms = 100;
-    config.discord.dev_guild = Some(fake_discord::GUILD_ID.parse().unwrap());
-    config
-}
-
-async fn start_bot(config: Config, shards: Option<Shards>) -> Bot {
-    let logs = captured_logs();
-    drop(logs);
-    std::env::set_var("NO_PROXY", "127.0.0.1,localhost");
-    let fake = FakeDiscord::start().await;
-    let dir = common::workspace();
-    let token = format!("test-token-{}", fake.new_id());
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let options = ServeOptions {
-        token: Token::new(token.clone()),
-        api_base: Some(fake.base.clone()),
-        corpus: dir.path().join("corpus"),
-        index: dir.path().join("index"),
-        config,
-        shards: shards.clone(),
-    };
-    let task = tokio::spawn(serve(options, async move {
-        let _ = stop_rx.await;
-    }));
-    fake.wait_ready(shards.map_or(1, |s| s.range.len())).await;
-    Bot {
-        fake,
-        token,
-        stop: Some(stop_tx),
-        task,
-        dir,
-    }
-}
-
-impl Bot {
-    /// Stops the bot, checks it closed cleanly, and checks every message it sent.
-    async fn finish(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let result = tokio::time::timeout(Duration::from_secs(20), self.task)
-            .await
-            .expect("the bot stops within 20 s")
-            .expect("the bot task does not panic");
-        assert!(result.is_ok(), "serve returned {result:?}");
-        self.fake
-            .wait_for("the gateway close", Duration::from_secs(5), |f| {
-                f.state
-                    .closed_cleanly
-                    .load(std::sync::atomic::Ordering::SeqCst)
-                    > 0
-            })
-            .await;
-        for request in self.fake.requests() {
-            check_message_rules(&request);
-            for (_, value) in &request.headers {
-                if request.header("authorization") != Some(value) {
-                    assert!(!value.contains(&self.token));
-                }
-            }
-        }
-        let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
-        assert!(!logs.is_empty(), "logs were captured");
-        if let Some(at) = logs.find(&self.token) {
-            let start = logs[..at].rfind('\n').map_or(0, |i| i + 1);
-            let end = logs[at..].find('\n').map_or(logs.len(), |i| at + i);
-            panic!("the bot token appeared in the logs: {}", &logs[start..end]);
-        }
-        drop(self.dir);
-    }
-
-    async fn ask(&self, question: &str) -> Request {
-        let id = self.fake.new_id();
-        let before = self.fake.sent("PATCH", "/messages/@original").len();
-        self.fake.dispatch(
-            0,
-            "INTERACTION_CREATE",
-            ask_interaction(&id, "555", question, false),
-        );
-        self.fake
-            .wait_for("the answer", Duration::from_secs(10), |f| {
-                f.sent("PATCH", "/messages/@original")
-                    .iter()
-                    .filter(|r| r.status == 200)
-                    .count()
-                    > before
-            })
-            .await;
-        self.fake
-            .sent("PATCH", &format!("interaction-token-{id}"))
-            .into_iter()
-            .rev()
-            .find(|r| r.status == 200)
-            .expect("an answer")
-    }
-}
-
-/// Discord's limits and no pings, on every message body the bot sent.
-fn check_message_rules(request: &Request) {
-    let body = if request.path.ends_with("/callback") {
-        if !request.body["data"].is_object() {
-            return;
-        }
-        &request.body["data"]
-    } else if request.method == "PATCH"
-        || (request.method == "POST" && request.path.contains("/messages"))
-    {
-        &request.body
-    } else {
-        return;
-    };
-    if body["content"].is_null() && body["embeds"].is_null() {
-        // A deferral carries no text.
-        return;
-    }
-    let allowed = &body["allowed_mentions"];
-    assert!(allowed.is_object(), "no allowed_mentions in {body}");
-    assert_eq!(allowed["parse"], serde_json::json!([]), "{body}");
-    assert!(allowed["users"].as_array().is_none_or(|u| u.is_empty()));
-    assert!(allowed["roles"].as_array().is_none_or(|r| r.is_empty()));
-    let chars = |v: &Value| v.as_str().map_or(0, |s| s.chars().count());
-    assert!(chars(&body["content"]) <= 2000);
-    let embeds = body["embeds"].as_array().cloned().unwrap_or_default();
-    assert!(embeds.len() <= 10);
-    let mut total = 0;
-    for e in &embeds {
-        assert!(chars(&e["title"]) <= 256);
-        assert!(chars(&e["description"]) <= 4096);
-        assert!(chars(&e["footer"]["text"]) <= 2048);
-        let fields = e["fields"].as_array().cloned().unwrap_or_default();
-        assert!(fields.len() <= 25);
-        for f in &fields {
-            assert!(chars(&f["name"]) <= 256);
-            assert!(chars(&f["value"]) <= 1024);
-            total += chars(&f["name"]) + chars(&f["value"]);
-        }
-        total += chars(&e["title"]) + chars(&e["description"]) + chars(&e["footer"]["text"]);
-    }
-    assert!(total <= 6000);
-}
-
-fn first_embed(request: &Request) -> &Value {
-    &request.body["embeds"][0]
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ready_registers_ask_then_answers_it_with_a_citation() {
@@ -216,7 +30,7 @@ async fn ready_registers_ask_then_answers_it_with_a_citation() {
     .await;
     let global = fake.sent(
         "PUT",
-        &format!("/applications/{}/commands", fake_discord::APP_ID),
+        &format!("/applications/{}/commands", crate::fake_discord::APP_ID),
     );
     assert_eq!(global.len(), 1, "registered once");
     let command = &global[0].body[0];
@@ -303,13 +117,13 @@ async fn a_mention_gets_the_same_answer_as_a_reply() {
         mention_message(
             &id,
             "777",
-            &format!("<@{}> what is exon skipping?", fake_discord::BOT_ID),
+            &format!("<@{}> what is exon skipping?", crate::fake_discord::BOT_ID),
         ),
     );
     fake.wait_for("the mention reply", Duration::from_secs(10), |f| {
         !f.sent(
             "POST",
-            &format!("/channels/{}/messages", fake_discord::CHANNEL_ID),
+            &format!("/channels/{}/messages", crate::fake_discord::CHANNEL_ID),
         )
         .is_empty()
     })
@@ -502,7 +316,7 @@ async fn two_shards_of_two_identify_as_0_2_and_1_2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_built_binary_serves_through_discord_api_base_and_stops_on_sigterm() {
     let fake = FakeDiscord::start().await;
-    let dir = common::workspace();
+    let dir = crate::util::workspace();
     let token = format!("process-token-{}", fake.new_id());
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_citebot"))
         .arg("serve")
@@ -609,8 +423,8 @@ impl Drop for DumpOnPanic {
 
 #[test]
 fn serve_without_a_token_says_how_to_get_one() {
-    let dir = common::workspace();
-    common::citebot(dir.path())
+    let dir = crate::util::workspace();
+    crate::util::citebot(dir.path())
         .arg("serve")
         .env_remove("DISCORD_TOKEN")
         .assert()
@@ -633,5 +447,51 @@ async fn a_dropped_gateway_connection_is_resumed_and_questions_still_answered() 
         .as_str()
         .unwrap()
         .contains("corpus/gene-therapy.md:"));
+    bot.finish().await;
+}
+
+// Index files damaged under the running bot: the bot notices, checks them
+// against their checksums and rebuilds the index from the corpus; questions
+// are answered from the new index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_index_under_the_running_bot_is_rebuilt_and_questions_still_answered() {
+    let bot = start_bot(test_config(), None).await;
+    let index = bot.dir.path().join("index");
+    let generation = citebot::index::current_generation(&index).unwrap();
+    for entry in fs::read_dir(crate::util::generation_dir(&index)).unwrap() {
+        let path = entry.unwrap().path();
+        let tantivy_file = path.extension().is_some_and(|e| {
+            ["store", "idx", "term", "fieldnorm", "fast"]
+                .iter()
+                .any(|x| e == *x)
+        });
+        if tantivy_file {
+            crate::util::damage(&path, 4096);
+        }
+    }
+    // The watcher notices the changed files at its next look (100 ms here).
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while citebot::index::current_generation(&index).unwrap() == generation {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the damage was not noticed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for question in [
+        "what is exon skipping",
+        "how much does glybera cost",
+        "how are AAV vectors delivered",
+        "which diseases does Strimvelis treat",
+    ] {
+        let answer = bot.ask(question).await;
+        let embed = first_embed(&answer);
+        let description = embed["description"].as_str().unwrap_or_default();
+        assert!(
+            embed["title"] != "Not covered" && !description.is_empty(),
+            "{question}: {}",
+            answer.body
+        );
+    }
     bot.finish().await;
 }

@@ -1,0 +1,109 @@
+//! What goes into the engine and what comes out: a [`Question`], and an
+//! [`Answer`] of ranked [`Hit`]s with a [`Verdict`]. Plain data, so that
+//! rendering, evaluation and the bot need nothing of the search engine's
+//! insides.
+
+use std::ops::Range;
+
+use crate::passages::Passage;
+
+/// A question as asked, and the conversation it was asked in.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Question {
+    pub text: String,
+    /// Earlier turns of the conversation, oldest first; empty for a question
+    /// asked on its own. Ranking reads only `text` so far: this is where a
+    /// follow-up's context comes in, without changing every caller again.
+    pub earlier: Vec<Turn>,
+}
+
+/// One earlier turn of a conversation: what was asked and what answered it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    pub question: String,
+    /// The passage that answered, if the question was answered.
+    pub answer: Option<Passage>,
+}
+
+impl Question {
+    pub fn new(text: impl Into<String>) -> Self {
+        Question {
+            text: text.into(),
+            earlier: Vec::new(),
+        }
+    }
+}
+
+impl From<&str> for Question {
+    fn from(text: &str) -> Self {
+        Question::new(text)
+    }
+}
+
+/// One ranked passage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub rank: usize,
+    pub score: f32,
+    pub passage: Passage,
+    /// Byte range in `passage.text` of the sentence that best answers.
+    pub best_sentence: Range<usize>,
+    /// Byte ranges in `passage.text` of the words that matched, sorted, disjoint.
+    pub highlights: Vec<Range<usize>>,
+    /// The passage's words that matched, lowercased, in order of appearance.
+    pub matched_terms: Vec<String>,
+    /// Share of the question's content (weighted by rarity) this passage holds.
+    pub coverage: f32,
+}
+
+impl Hit {
+    pub fn best_sentence_text(&self) -> &str {
+        self.passage
+            .text
+            .get(self.best_sentence.clone())
+            .unwrap_or(&self.passage.text)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The hits answer the question.
+    Answered,
+    /// The article does not cover the question; `hints` name the closest sections.
+    NotCovered,
+    /// A greeting or a call for help: show how to ask.
+    Greeting,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub question: String,
+    pub verdict: Verdict,
+    /// Ranked passages; present even when not covered, for evaluation. Show
+    /// them as answers only when `verdict` is `Answered`.
+    pub hits: Vec<Hit>,
+    /// Closest sections, for a "not covered" reply.
+    pub hints: Vec<String>,
+    /// Something the user should know about how the question was read.
+    pub notice: Option<String>,
+    /// Share of the question's content words the corpus knows (rarity-weighted).
+    pub known_share: f32,
+}
+
+impl Answer {
+    /// An answer with nothing in it yet: "not covered" until shown otherwise.
+    pub fn empty(question: &str, verdict: Verdict) -> Self {
+        Answer {
+            question: question.to_string(),
+            verdict,
+            hits: Vec::new(),
+            hints: Vec::new(),
+            notice: None,
+            known_share: 0.0,
+        }
+    }
+
+    pub fn answered(&self) -> bool {
+        self.verdict == Verdict::Answered
+    }
+}

@@ -1,0 +1,116 @@
+//! What the bot remembers between events, each bounded so that memory stays
+//! flat however long it runs: events already handled, when each user last
+//! asked, and the questions behind "More passages" buttons.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serenity::all::UserId;
+
+/// How many event ids, and button questions, are remembered (the oldest go
+/// first); users' last questions are swept once ten times as many are held.
+pub(crate) const MAX_REMEMBERED: usize = 1000;
+
+/// Event ids already handled: Discord may deliver an event twice.
+#[derive(Default)]
+pub(crate) struct Seen(Mutex<(HashSet<u64>, VecDeque<u64>)>);
+
+impl Seen {
+    /// False when `id` was seen before.
+    pub fn first_time(&self, id: u64) -> bool {
+        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if !seen.0.insert(id) {
+            return false;
+        }
+        seen.1.push_back(id);
+        if seen.1.len() > MAX_REMEMBERED {
+            if let Some(old) = seen.1.pop_front() {
+                seen.0.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+/// When each user last asked, for the per-user cooldown.
+#[derive(Default)]
+pub(crate) struct Cooldowns(Mutex<HashMap<UserId, Instant>>);
+
+impl Cooldowns {
+    /// `Some(wait)` when `user` asked less than `period` ago; otherwise
+    /// records this question.
+    pub fn check(&self, user: UserId, period: Duration) -> Option<Duration> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if let Some(last) = map.get(&user) {
+            let since = now.duration_since(*last);
+            if since < period {
+                return Some(period - since);
+            }
+        }
+        map.insert(user, now);
+        if map.len() > MAX_REMEMBERED * 10 {
+            map.retain(|_, t| now.duration_since(*t) < period);
+        }
+        None
+    }
+}
+
+/// The questions behind "More passages" buttons, by the button's key.
+#[derive(Default)]
+pub(crate) struct Questions(Mutex<(HashMap<u64, String>, VecDeque<u64>)>);
+
+impl Questions {
+    pub fn remember(&self, key: u64, question: &str) {
+        let mut more = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if more.0.insert(key, question.to_string()).is_none() {
+            more.1.push_back(key);
+        }
+        if more.1.len() > MAX_REMEMBERED {
+            if let Some(old) = more.1.pop_front() {
+                more.0.remove(&old);
+            }
+        }
+    }
+
+    pub fn get(&self, key: u64) -> Option<String> {
+        let more = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        more.0.get(&key).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_memory_stays_bounded() {
+        let seen = Seen::default();
+        let questions = Questions::default();
+        for id in 0..(MAX_REMEMBERED as u64 * 3) {
+            assert!(seen.first_time(id));
+            questions.remember(id, "q");
+        }
+        assert!(!seen.first_time(MAX_REMEMBERED as u64 * 3 - 1));
+        // The oldest are forgotten: the first id counts as new again.
+        assert!(seen.first_time(0));
+        assert_eq!(seen.0.lock().unwrap().0.len(), MAX_REMEMBERED);
+        assert_eq!(questions.0.lock().unwrap().0.len(), MAX_REMEMBERED);
+        assert_eq!(questions.get(0), None);
+        assert_eq!(
+            questions.get(MAX_REMEMBERED as u64 * 3 - 1).as_deref(),
+            Some("q")
+        );
+
+        let cooldowns = Cooldowns::default();
+        let period = Duration::from_secs(60);
+        assert_eq!(cooldowns.check(UserId::new(1), period), None);
+        assert!(cooldowns.check(UserId::new(1), period).is_some());
+        // Past the bound, users whose period is over are swept.
+        for user in 2..(MAX_REMEMBERED as u64 * 10 + 5) {
+            cooldowns.check(UserId::new(user), Duration::ZERO);
+        }
+        assert!(cooldowns.0.lock().unwrap().len() <= MAX_REMEMBERED * 10 + 1);
+    }
+}

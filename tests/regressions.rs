@@ -1,0 +1,62 @@
+//! One test a fixed bug, named for what was wrong.
+
+use predicates::prelude::*;
+
+use crate::util::{citebot, damage, largest_index_file, stdout_of, workspace};
+
+// `citebot ask ""` with standard input not a terminal was taken for batch
+// mode: it read nothing, printed nothing and exited 0.
+#[test]
+fn an_empty_question_argument_is_a_usage_error_even_with_stdin_piped() {
+    let dir = workspace();
+    for args in [
+        &["ask", ""][..],
+        &["ask", "", "  "][..],
+        &["ask", "--json", ""][..],
+    ] {
+        citebot(dir.path())
+            .args(args)
+            .write_stdin("what is exon skipping?\n")
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains("the question is empty"));
+    }
+    // No argument at all with stdin piped is batch mode, as before.
+    let out = stdout_of(
+        citebot(dir.path())
+            .arg("ask")
+            .write_stdin("what is exon skipping?\n"),
+    );
+    assert!(out.contains("exon skipping"), "{out}");
+}
+
+// 4 KB overwritten in the middle of the largest index file made `ask` fail
+// with "search engine error: An IO error occurred: 'the offset to copy is not
+// contained in the decompressed buffer'", naming neither the index nor a remedy.
+#[test]
+fn a_damaged_index_file_is_detected_and_rebuilt_before_answering() {
+    let dir = workspace();
+    citebot(dir.path()).arg("index").assert().success();
+    let index = dir.path().join("index");
+    let victim = largest_index_file(&index);
+    damage(&victim, 4096);
+    let assert = citebot(dir.path())
+        .args(["ask", "what is exon skipping?"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("exon skipping"));
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let name = victim.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(stderr.contains("rebuilding the index"), "{stderr}");
+    assert!(
+        stderr.contains("damaged files") && stderr.contains(&name),
+        "{stderr}"
+    );
+    // Rebuilt once, then quiet.
+    citebot(dir.path())
+        .args(["ask", "what is exon skipping?"])
+        .assert()
+        .success()
+        .stderr("");
+}
