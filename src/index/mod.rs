@@ -15,7 +15,7 @@ mod store;
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tantivy::query::FuzzyTermQuery;
 use tantivy::schema::Value;
@@ -81,6 +81,16 @@ const CACHED_PASSAGES: usize = 8192;
 pub struct Stored {
     pub passage: Passage,
     pub analysed: Analysed,
+    /// Its section title analysed, made the first time it is asked for.
+    section: OnceLock<Analysed>,
+}
+
+impl Stored {
+    /// The passage's section title, analysed once for all the questions that read it.
+    pub fn section_analysed(&self) -> &Analysed {
+        self.section
+            .get_or_init(|| Analysed::of(&self.passage.citation.section))
+    }
 }
 
 impl Index {
@@ -255,7 +265,11 @@ impl Index {
         // Analysed again rather than stored: the store stays half the size, the
         // build does less, and a decoded passage is cached, so this runs once.
         let analysed = Analysed::of(&passage.text);
-        let stored = Arc::new(Stored { passage, analysed });
+        let stored = Arc::new(Stored {
+            passage,
+            analysed,
+            section: OnceLock::new(),
+        });
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= CACHED_PASSAGES {
             cache.clear();

@@ -38,7 +38,7 @@ impl<'m> Candidate<'m> {
         // "This first strategy involves importing a copy of a functional gene":
         // a passage opening with a reference takes its subject from its section title.
         if analysis::opens_with_reference(&stored.passage.text) {
-            signals.add_heading(&Analysed::of(&stored.passage.citation.section), matcher);
+            signals.add_heading(stored.section_analysed(), matcher);
         }
         Candidate {
             stored,
