@@ -62,9 +62,10 @@ pub struct ServeOptions {
 
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Looks for a corpus edit (rebuilds once the files hold still) and for an
-/// index rebuilt by another process (reopens) every `poll`, swapping the
-/// engine without a restart; the looks run off the async threads.
+/// Every `poll`, looks for an index rebuilt by another process (reopens it),
+/// index files changed on disk (checks them, rebuilds if damaged) and a corpus
+/// edit (rebuilds once the files hold still), swapping the engine without a
+/// restart; the looks run off the async threads.
 async fn watch(
     library: Arc<Library>,
     poll: Duration,
@@ -129,7 +130,7 @@ pub async fn serve(
     .await
     .context("opening the index panicked")??;
     let library = Arc::new(library);
-    let shared = Arc::new(Bot::new(
+    let bot = Arc::new(Bot::new(
         Arc::clone(&library),
         options.config.discord.clone(),
     ));
@@ -144,7 +145,7 @@ pub async fn serve(
     let intents = GatewayIntents::GUILD_MESSAGES | GatewayIntents::DIRECT_MESSAGES;
     let mut client: Client = ClientBuilder::new_with_http(http.build(), intents)
         .event_handler(Handler {
-            bot: Arc::clone(&shared),
+            bot: Arc::clone(&bot),
         })
         .await
         .context("cannot start the Discord client")?;
@@ -154,13 +155,13 @@ pub async fn serve(
     let watcher = tokio::spawn(watch(library, poll, stop_rx));
 
     let shard_manager = Arc::clone(&client.shard_manager);
-    let closer_shared = Arc::clone(&shared);
+    let closing = Arc::clone(&bot);
     let closer = tokio::spawn(async move {
         shutdown.await;
         info!("shutting down: no new questions, finishing the ones in flight");
-        closer_shared.closing.store(true, Ordering::SeqCst);
+        closing.closing.store(true, Ordering::SeqCst);
         let deadline = Instant::now() + SHUTDOWN_GRACE;
-        while closer_shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        while closing.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         shard_manager.shutdown_all().await;
