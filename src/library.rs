@@ -151,11 +151,10 @@ impl Library {
             };
         }
         if engine.index().check_on_disk().is_err() {
-            return match self.recover(&engine) {
-                Ok(true) => Reload::Repaired {
+            return match self.replace_damaged(&engine) {
+                Ok(()) => Reload::Repaired {
                     generation: self.engine().index().manifest.generation.clone(),
                 },
-                Ok(false) => Reload::Unchanged,
                 Err(e) => Reload::Failed(e),
             };
         }
@@ -198,19 +197,28 @@ impl Library {
     /// damaged, rebuilds the index from the corpus and swaps it in. True when
     /// another engine now answers, so the question is worth asking again.
     pub fn recover(&self, failed: &Engine) -> Result<bool, Error> {
-        let _one_at_a_time = self.recovering.lock().unwrap_or_else(|e| e.into_inner());
-        let generation = &failed.index().manifest.generation;
-        if self.engine().index().manifest.generation != *generation {
-            // Recovered meanwhile, by another question or the watcher.
+        if self.engine().index().manifest.generation != failed.index().manifest.generation {
+            // Another engine answers already (a rebuild, a switch).
             return Ok(true);
         }
         if failed.index().verify().is_ok() {
             return Ok(false);
         }
-        tracing::warn!(%generation, "the index is damaged; rebuilding it from the corpus");
-        let index = self.rebuild()?;
-        self.swap(index);
+        self.replace_damaged(failed)?;
         Ok(true)
+    }
+
+    /// Rebuilds the index from the corpus in place of `damaged`'s, unless
+    /// another question or the watcher did so meanwhile.
+    fn replace_damaged(&self, damaged: &Engine) -> Result<(), Error> {
+        let _one_at_a_time = self.recovering.lock().unwrap_or_else(|e| e.into_inner());
+        let generation = &damaged.index().manifest.generation;
+        if self.engine().index().manifest.generation == *generation {
+            tracing::warn!(%generation, "the index is damaged; rebuilding it from the corpus");
+            let index = self.rebuild()?;
+            self.swap(index);
+        }
+        Ok(())
     }
 }
 
