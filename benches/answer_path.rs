@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use citebot::analysis::{self, Analysed};
 use citebot::answer::{Answer, Question};
-use citebot::config::SearchConfig;
+use citebot::config::{Config, SearchConfig};
 use citebot::index::{self, Index};
 use citebot::render;
 use citebot::search::Engine;
@@ -37,9 +37,12 @@ fn engine() -> &'static Engine {
             let dir = tempfile::tempdir().expect("temporary folder");
             let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
             let index_dir = dir.path().join("index");
-            index::build(&corpus, &index_dir).expect("index the article");
+            let config = Config::default();
+            let model = config.model.load(&mut |warning| eprintln!("{warning}"));
+            index::build_with(&corpus, &index_dir, &config.build_options(model.clone()), &mut |_| {})
+                .expect("index the article");
             let index = Index::open(&index_dir).expect("open the index");
-            (dir, Engine::new(index, SearchConfig::default()))
+            (dir, Engine::new(index, SearchConfig::default(), model))
         })
         .1
 }

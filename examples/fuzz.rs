@@ -163,6 +163,7 @@ fn main() {
         Some(Engine::new(
             Index::open(&index_dir).expect("open"),
             SearchConfig::default(),
+            None,
         ))
     } else {
         None

@@ -54,6 +54,27 @@ pub struct Hit {
     pub matched_terms: Vec<String>,
     /// Share of the question's content (weighted by rarity) this passage holds.
     pub coverage: f32,
+    /// What the ranking read in this passage.
+    pub evidence: Evidence,
+}
+
+/// The signals a passage was ranked on, each as the stage that read it saw it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Evidence {
+    /// BM25, scaled to the best candidate's (0 for one only the model found).
+    pub bm25: f32,
+    /// Share of neighbouring question words that stand close together.
+    pub proximity: f32,
+    /// Cosine of the passage's embedding with the question's (no model: none).
+    pub similarity: Option<f32>,
+    /// The best cosine of one of its sentences with the question.
+    pub sentence_similarity: Option<f32>,
+    /// It defines the subject of a "what is X" question.
+    pub defines: bool,
+    /// It holds the kind of answer asked for (a cause for "why").
+    pub answer_kind: bool,
+    /// A figure's bare title.
+    pub bare_label: bool,
 }
 
 impl Hit {
@@ -88,6 +109,12 @@ pub struct Answer {
     pub notice: Option<String>,
     /// Share of the question's content words the corpus knows (rarity-weighted).
     pub known_share: f32,
+    /// How sure the search is that the best passage answers: the verdict
+    /// compares it with one threshold.
+    pub confidence: f32,
+    /// The rules that declined the question whatever its confidence
+    /// ("unknown name", …); empty when none objected.
+    pub objections: Vec<&'static str>,
 }
 
 impl Answer {
@@ -100,6 +127,8 @@ impl Answer {
             hints: Vec::new(),
             notice: None,
             known_share: 0.0,
+            confidence: 0.0,
+            objections: Vec::new(),
         }
     }
 

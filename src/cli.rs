@@ -126,6 +126,10 @@ answerable questions answered and of unanswerable ones declined, overall and per
         /// Also list the questions answered wrongly
         #[arg(long)]
         misses: bool,
+        /// Write each question's ranked passages and the signals they were
+        /// ranked on to FILE as JSON lines (for fitting weights and thresholds)
+        #[arg(long, value_name = "FILE")]
+        dump: Option<PathBuf>,
     },
 }
 
@@ -166,7 +170,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
             total_shards,
         } => serve(paths, shards, total_shards, config),
         Command::Index { paths } => {
-            let options = config.index.build_options();
+            let model = config.model.load(&mut |warning| eprintln!("{warning}"));
+            let options = config.build_options(model);
             let bar = progress_bar();
             let report = index::build_with(&paths.corpus, &paths.index, &options, &mut |p| {
                 if let Some(bar) = &bar {
@@ -229,10 +234,16 @@ pub fn run() -> anyhow::Result<ExitCode> {
             paths,
             top,
             misses,
+            dump,
         } => {
             let questions = crate::eval::load(&file)?;
             let engine = open_engine(&paths, &config)?;
             let report = crate::eval::run(&engine, &questions, top)?;
+            if let Some(path) = dump {
+                let lines: String = report.records.iter().map(|r| format!("{r}\n")).collect();
+                std::fs::write(&path, lines)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
             write_out(&report.table(misses))?;
             Ok(ExitCode::Success)
         }

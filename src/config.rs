@@ -3,7 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
+
+use crate::embed::Model;
 
 /// Ranking weights and abstention thresholds. The thresholds were calibrated
 /// on the development questions (`citebot eval`), not per question.
@@ -37,6 +41,26 @@ pub struct SearchConfig {
     /// "What is X" about a word found in at least this share of passages is
     /// answered only by a passage that defines X; otherwise: not covered.
     pub generic_share: f32,
+    /// Passages the model's nearest neighbours add to BM25's candidates.
+    pub semantic_candidates: usize,
+    /// Weight of the cosine of the passage's embedding with the question's.
+    pub weight_similarity: f32,
+    /// Weight of the best cosine of one of the passage's sentences with the question.
+    pub weight_sentence_similarity: f32,
+    /// With a model, the verdict's one score is `confidence_similarity` times
+    /// the best passage's cosine (passage or sentence, the larger) plus
+    /// `confidence_coverage` times its share of the question's words; the
+    /// question is answered at `min_confidence` or more. Fitted on held-out
+    /// questions (QUALITY.md); without a model `min_known_share` and
+    /// `min_coverage` decide.
+    pub confidence_similarity: f32,
+    pub confidence_coverage: f32,
+    pub min_confidence: f32,
+    /// Rules that decline whatever the score: a name the corpus never uses,
+    /// a name the best passage lacks, "what is X" with no passage defining X.
+    pub verdict_rules: bool,
+    /// "Hello", "help": answered with how to ask rather than searched.
+    pub greetings: bool,
 }
 
 impl Default for SearchConfig {
@@ -55,6 +79,14 @@ impl Default for SearchConfig {
             min_known_share: 0.45,
             min_coverage: 0.35,
             generic_share: 0.2,
+            semantic_candidates: 10,
+            weight_similarity: 1.0,
+            weight_sentence_similarity: 1.0,
+            confidence_similarity: 1.0,
+            confidence_coverage: 0.5,
+            min_confidence: 0.5,
+            verdict_rules: true,
+            greetings: true,
         }
     }
 }
@@ -118,6 +150,68 @@ impl IndexConfig {
                 self.threads
             },
             writer_memory: self.writer_memory_mb.saturating_mul(1_000_000),
+            ..defaults
+        }
+    }
+}
+
+/// The sentence-embedding model of the semantic stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// A model folder (`config.json`, `vocab.txt`, `model.safetensors` of a
+    /// BERT sentence encoder); a relative path not found from the working
+    /// directory is looked up in citebot's source folder, which ships one.
+    pub path: PathBuf,
+    /// Off: lexical search only (`CITEBOT_MODEL=off` does the same).
+    pub enabled: bool,
+    /// Above this many passages none are embedded at build time: the search
+    /// embeds its candidates when it needs them.
+    pub embed_max_passages: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            path: PathBuf::from(SHIPPED_MODEL),
+            enabled: true,
+            embed_max_passages: 50_000,
+        }
+    }
+}
+
+/// The model the project ships, relative to its folder.
+const SHIPPED_MODEL: &str = "models/all-MiniLM-L6-v2";
+
+impl ModelConfig {
+    /// Where the model is: `path` from the working directory, or else from
+    /// the folder citebot was built from.
+    pub fn resolved_path(&self) -> PathBuf {
+        if self.path.is_absolute() || self.path.exists() {
+            return self.path.clone();
+        }
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join(&self.path);
+        if shipped.exists() {
+            shipped
+        } else {
+            self.path.clone()
+        }
+    }
+
+    /// Loads the model, or says in one line to `warn` why the search goes
+    /// on without it.
+    pub fn load(&self, warn: &mut dyn FnMut(&str)) -> Option<Arc<Model>> {
+        if !self.enabled {
+            return None;
+        }
+        match Model::load(&self.resolved_path()) {
+            Ok(model) => Some(Arc::new(model)),
+            Err(e) => {
+                warn(&format!(
+                    "citebot: warning: {e}; answering with the lexical search only"
+                ));
+                None
+            }
         }
     }
 }
@@ -128,6 +222,19 @@ pub struct Config {
     pub search: SearchConfig,
     pub discord: DiscordConfig,
     pub index: IndexConfig,
+    pub model: ModelConfig,
+}
+
+impl Config {
+    /// How to build the index: `[index]`'s resources, and `model` (loaded
+    /// from `[model]`) to embed the passages.
+    pub fn build_options(&self, model: Option<Arc<Model>>) -> crate::index::BuildOptions {
+        crate::index::BuildOptions {
+            model,
+            embed_max_passages: self.model.embed_max_passages,
+            ..self.index.build_options()
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -194,6 +301,15 @@ impl Config {
                 name: "CITEBOT_WRITER_MEMORY_MB".into(),
                 value,
             })?;
+        }
+        if let Some(value) = get("CITEBOT_MODEL") {
+            match value.trim() {
+                "off" | "none" | "" => self.model.enabled = false,
+                path => {
+                    self.model.enabled = true;
+                    self.model.path = PathBuf::from(path);
+                }
+            }
         }
         if let Some(value) = get("CITEBOT_MAX_QUESTION_CHARS") {
             self.search.max_question_chars =

@@ -119,6 +119,9 @@ pub struct Report {
     pub by_kind: BTreeMap<String, Tally>,
     pub outcomes: Vec<Outcome>,
     pub top_words: Vec<usize>,
+    /// One JSON object a question: its verdict's score and each ranked
+    /// passage's signals and relevance, for fitting weights and thresholds.
+    pub records: Vec<serde_json::Value>,
 }
 
 /// Runs every question, looking at the first `top` passages of each (10 for MRR@10).
@@ -130,10 +133,31 @@ pub fn run(engine: &Engine, questions: &[Question], top: usize) -> Result<Report
             top.max(1),
         )?;
         let kind = q.kind.clone().unwrap_or_else(|| "faq".to_string());
-        let rank = answer.hits.iter().position(|hit| {
+        let relevant = |hit: &crate::answer::Hit| {
             let text = hit.passage.text.to_lowercase();
             q.answers.iter().any(|a| text.contains(&a.to_lowercase()))
-        });
+        };
+        let rank = answer.hits.iter().position(relevant);
+        report.records.push(serde_json::json!({
+            "id": q.id,
+            "answerable": q.answerable,
+            "answered": answer.answered(),
+            "confidence": answer.confidence,
+            "known_share": answer.known_share,
+            "objections": answer.objections,
+            "hits": answer.hits.iter().map(|h| serde_json::json!({
+                "relevant": relevant(h),
+                "words": crate::passages::word_count(&h.passage.text),
+                "coverage": h.coverage,
+                "bm25": h.evidence.bm25,
+                "proximity": h.evidence.proximity,
+                "similarity": h.evidence.similarity,
+                "sentence_similarity": h.evidence.sentence_similarity,
+                "defines": h.evidence.defines,
+                "answer_kind": h.evidence.answer_kind,
+                "bare_label": h.evidence.bare_label,
+            })).collect::<Vec<_>>(),
+        }));
         if let Some(top) = answer.hits.first() {
             if q.answerable {
                 report

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use crate::config::Config;
 use crate::corpus::{self, FileStamp};
+use crate::embed::Model;
 use crate::index::{self, BuildOptions, Index, Staleness};
 use crate::search::Engine;
 use crate::Error;
@@ -62,6 +63,8 @@ pub struct Library {
     corpus: PathBuf,
     index: PathBuf,
     config: Config,
+    /// The semantic stage's model, loaded once for every engine and build.
+    model: Option<Arc<Model>>,
     engine: RwLock<Arc<Engine>>,
     /// Held while a damaged index is rebuilt, so that questions failing
     /// together rebuild it once.
@@ -95,18 +98,25 @@ pub struct Watch {
 
 impl Library {
     /// Opens the corpus's index as [`open_fresh`] does, with the configured
-    /// build options and search settings.
+    /// build options, model and search settings. A model that cannot be
+    /// loaded is one warning to `notify`; the search goes on without it.
     pub fn open(
         corpus: &Path,
         index: &Path,
         config: Config,
         notify: &mut dyn FnMut(&str),
     ) -> Result<Library, Error> {
-        let opened = open_fresh(corpus, index, &config.index.build_options(), notify)?;
+        let model = config.model.load(notify);
+        let opened = open_fresh(corpus, index, &config.build_options(model.clone()), notify)?;
         Ok(Library {
             corpus: corpus.to_path_buf(),
             index: index.to_path_buf(),
-            engine: RwLock::new(Arc::new(Engine::new(opened, config.search.clone()))),
+            engine: RwLock::new(Arc::new(Engine::new(
+                opened,
+                config.search.clone(),
+                model.clone(),
+            ))),
+            model,
             config,
             recovering: Mutex::new(()),
         })
@@ -121,7 +131,11 @@ impl Library {
     }
 
     fn swap(&self, index: Index) {
-        let engine = Arc::new(Engine::new(index, self.config.search.clone()));
+        let engine = Arc::new(Engine::new(
+            index,
+            self.config.search.clone(),
+            self.model.clone(),
+        ));
         match self.engine.write() {
             Ok(mut guard) => *guard = engine,
             Err(poisoned) => *poisoned.into_inner() = engine,
@@ -129,7 +143,7 @@ impl Library {
     }
 
     fn rebuild(&self) -> Result<Index, Error> {
-        let options = self.config.index.build_options();
+        let options = self.config.build_options(self.model.clone());
         index::build_with(&self.corpus, &self.index, &options, &mut |_| {})?;
         Index::open(&self.index)
     }

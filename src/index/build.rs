@@ -15,8 +15,11 @@ use super::store::{self, Manifest, LEXICON, MANIFEST, VOCABULARY};
 use crate::analysis::{self, IndexTerms, WordRecorder};
 use crate::corpus::{self, FileStamp};
 use crate::lexicon::{self, Lexicon, Wording};
+use crate::embed::Model;
 use crate::passages;
 use crate::Error;
+
+use super::vectors::{self, Vectors};
 
 /// What a build did, for the user.
 #[derive(Debug, Clone)]
@@ -30,13 +33,19 @@ pub struct BuildReport {
 }
 
 /// How a build uses the machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct BuildOptions {
     /// Threads that read and analyse the corpus; tantivy indexes on as many.
     pub threads: usize,
     /// Memory tantivy's writer fills before it writes a segment out, in bytes,
     /// for all threads together (at least 15 MB a thread: fewer threads if less).
     pub writer_memory: usize,
+    /// The model that embeds the passages; none: a lexical index only.
+    pub model: Option<Arc<Model>>,
+    /// Above this many passages none are embedded at build time (the search
+    /// embeds the candidates it needs), so a large corpus is indexed as fast
+    /// as without a model.
+    pub embed_max_passages: usize,
 }
 
 /// tantivy refuses a writer thread less memory than this.
@@ -48,6 +57,8 @@ impl Default for BuildOptions {
             // One a core; the writer memory bounds them too (see `threads()`).
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             writer_memory: 128_000_000,
+            model: None,
+            embed_max_passages: 50_000,
         }
     }
 }
@@ -102,7 +113,12 @@ pub fn build_with(
     let gen_dir = index_dir.join(&generation);
     fs::create_dir(&gen_dir).map_err(|e| Error::write(&gen_dir, e))?;
 
+    let previous = store::current_generation(index_dir).map(|g| index_dir.join(g));
     let result = write_generation(corpus_dir, &files, &gen_dir, &generation, options, progress)
+        .and_then(|report| {
+            embed(&gen_dir, previous.as_deref(), options, report.0.passages)?;
+            Ok(report)
+        })
         .and_then(|report| {
             store::switch_current(index_dir, &generation)?;
             Ok(report)
@@ -124,6 +140,44 @@ pub fn build_with(
         words_max: words.last().copied().unwrap_or(0),
         elapsed: started.elapsed(),
     })
+}
+
+/// Embeds the new generation's passages with the build's model, if it has one
+/// and the corpus is small enough, taking unchanged passages' vectors from
+/// the `previous` generation. Before the manifest's switch: a generation is
+/// current with its vectors or (too many passages) without them.
+fn embed(
+    gen_dir: &Path,
+    previous: Option<&Path>,
+    options: &BuildOptions,
+    passages: usize,
+) -> Result<(), Error> {
+    let Some(model) = &options.model else {
+        return Ok(());
+    };
+    if passages > options.embed_max_passages {
+        tracing::info!(
+            passages,
+            limit = options.embed_max_passages,
+            "too many passages to embed at build time; the search embeds its candidates"
+        );
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let index = TantivyIndex::open_in_dir(gen_dir)?;
+    let searcher = index.reader()?.searcher();
+    let previous = previous.and_then(Vectors::read_for_reuse);
+    let (_, fields) = schema::schema();
+    let encoded = vectors::write(
+        gen_dir,
+        &searcher,
+        fields.text,
+        model,
+        previous.as_ref(),
+        options.threads.max(1),
+    )?;
+    tracing::info!(passages, encoded, elapsed = ?started.elapsed(), "passages embedded");
+    Ok(())
 }
 
 /// Reads, splits, analyses and indexes the corpus files on `options.threads`
@@ -394,6 +448,7 @@ mod tests {
         let options = |threads, writer_memory| BuildOptions {
             threads,
             writer_memory,
+            ..BuildOptions::default()
         };
         assert_eq!(options(4, 128_000_000).threads(), 4);
         assert_eq!(options(4, 40_000_000).threads(), 2);
@@ -418,6 +473,7 @@ mod tests {
             let options = BuildOptions {
                 threads,
                 writer_memory: 64_000_000,
+                ..BuildOptions::default()
             };
             let report = build_with(&corpus, &index_dir, &options, &mut |_| {}).unwrap();
             assert_eq!(report.documents, 6);

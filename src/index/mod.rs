@@ -11,6 +11,7 @@
 mod build;
 mod schema;
 mod store;
+mod vectors;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
@@ -33,6 +34,7 @@ pub use build::{build, build_with, BuildOptions, BuildReport, Progress};
 pub(crate) use schema::Fields;
 use schema::{Place, SCHEMA_VERSION};
 pub(crate) use store::remove_old_generations;
+pub use vectors::{PassageVectors, Vectors};
 pub use store::{current_generation, staleness, staleness_of, Manifest, Staleness};
 use store::{read_json, LEXICON, MANIFEST, VOCABULARY};
 
@@ -54,6 +56,8 @@ pub struct Index {
     /// an entry never goes stale; the map is emptied when it grows past
     /// [`CACHED_PASSAGES`] to bound memory on a large corpus.
     cache: Mutex<HashMap<DocAddress, Arc<Stored>>>,
+    /// The passages' embeddings, when the build made them.
+    vectors: Option<Vectors>,
 }
 
 /// A file's name, size and modification time.
@@ -152,7 +156,9 @@ impl Index {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(|e| Error::bad_index(&gen_dir, e))?;
+        let vectors = Vectors::read(&gen_dir, &reader.searcher());
         let opened = Index {
+            vectors,
             checked: Mutex::new(file_marks(&gen_dir)),
             dir: gen_dir.clone(),
             manifest,
@@ -204,6 +210,11 @@ impl Index {
         self.verify()?;
         *checked = now;
         Ok(())
+    }
+
+    /// The passages' embeddings, if the build made them.
+    pub fn vectors(&self) -> Option<&Vectors> {
+        self.vectors.as_ref()
     }
 
     /// A searcher over this generation.

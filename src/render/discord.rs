@@ -358,6 +358,7 @@ mod tests {
             highlights,
             matched_terms: highlight.iter().map(|w| w.to_lowercase()).collect(),
             coverage: 1.0,
+            evidence: Default::default(),
         }
     }
 
@@ -369,6 +370,8 @@ mod tests {
             hints: Vec::new(),
             notice: None,
             known_share: 1.0,
+            confidence: 1.0,
+            objections: Vec::new(),
         }
     }
 

@@ -4,11 +4,13 @@
 //! 1. [`query`]: the question is analysed like the corpus (never parsed as
 //!    query syntax); each content word becomes a concept with its
 //!    alternatives (typo corrections, synonyms, acronyms) and its rarity.
-//! 2. [`retrieve`]: the index fetches candidates by BM25.
+//! 2. [`retrieve`]: the index fetches candidates by BM25, and [`semantic`]
+//!    adds the passages nearest the question by the model's embeddings.
 //! 3. [`rerank`]: each candidate is matched against the concepts, and a list
-//!    of stages scores how much of the question it holds and whether it holds
-//!    the kind of answer asked for (a cause for "why").
-//! 4. The verdict: the same signals decide "not covered".
+//!    of stages scores how much of the question it holds, how close it is in
+//!    meaning, and whether it holds the kind of answer asked for.
+//! 4. The verdict: one confidence score of the best passage against one
+//!    threshold decides "not covered".
 //! 5. [`display`]: the best sentence and matched words of the passages shown.
 
 mod display;
@@ -16,8 +18,12 @@ mod intent;
 mod query;
 mod rerank;
 mod retrieve;
+mod semantic;
 
-use crate::answer::{Answer, Hit, Question, Verdict};
+use std::sync::Arc;
+
+use crate::answer::{Answer, Evidence as HitEvidence, Hit, Question, Verdict};
+use crate::embed::Model;
 use crate::config::SearchConfig;
 use crate::index::Index;
 use crate::Error;
@@ -26,6 +32,7 @@ use display::Display;
 use query::{Query, Reading};
 use rerank::{Candidate, Matcher, Stage};
 use retrieve::Lookup;
+use semantic::Semantic;
 
 /// How many of the closest sections a "not covered" reply names.
 const HINTS: usize = 3;
@@ -34,15 +41,24 @@ pub struct Engine {
     index: Index,
     config: SearchConfig,
     stages: Vec<Box<dyn Stage>>,
+    /// The semantic stage's model; none: lexical search only.
+    semantic: Option<Semantic>,
 }
 
 impl Engine {
-    pub fn new(index: Index, config: SearchConfig) -> Self {
+    /// An engine over `index`; with a `model`, the semantic stage takes part.
+    pub fn new(index: Index, config: SearchConfig, model: Option<Arc<Model>>) -> Self {
         Engine {
             stages: rerank::stages(&config),
             index,
             config,
+            semantic: model.map(Semantic::new),
         }
+    }
+
+    /// Whether the model takes part in the answers.
+    pub fn semantic(&self) -> bool {
+        self.semantic.is_some()
     }
 
     pub fn index(&self) -> &Index {
@@ -75,12 +91,33 @@ impl Engine {
         };
         answer.known_share = query.known_share;
 
-        let retrieved =
+        let mut retrieved =
             retrieve::candidates(&lookup, &query.concepts, self.config.candidates.max(top))?;
+        let question_vector = self.semantic.as_ref().map(|s| s.encode(read));
+        if let (Some(semantic), Some(q)) = (&self.semantic, &question_vector) {
+            for address in semantic.nearest(&self.index, q, self.config.semantic_candidates) {
+                if !retrieved.iter().any(|r| r.address == address) {
+                    retrieved.push(retrieve::passage(&lookup, address)?);
+                }
+            }
+        }
         let matcher = Matcher::new(&query.concepts);
         let mut candidates: Vec<Candidate> = retrieved
             .into_iter()
-            .map(|r| Candidate::new(r, &matcher))
+            .map(|r| {
+                let similarity = match (&self.semantic, &question_vector) {
+                    (Some(semantic), Some(q)) => Some(semantic.similarity(
+                        &self.index,
+                        r.address,
+                        &r.stored.passage.text,
+                        q,
+                    )),
+                    _ => None,
+                };
+                let mut c = Candidate::new(r, &matcher);
+                c.similarity = similarity;
+                c
+            })
             .collect();
         for stage in &self.stages {
             stage.score(&query, &mut candidates);
@@ -91,27 +128,68 @@ impl Engine {
                 .then(a.stored.passage.ordinal.cmp(&b.stored.passage.ordinal))
         });
         let evidence = Evidence::of(&candidates);
+        let best_bm25 = candidates
+            .iter()
+            .map(|c| c.bm25)
+            .fold(f32::EPSILON, f32::max);
         candidates.truncate(top);
-        answer.hits = hits(candidates, &query);
+        answer.hits = hits(candidates, &query, best_bm25);
         answer.hints = display::closest_sections(&answer.hits, HINTS);
         if query.syntax && answer.notice.is_none() {
             answer.notice = Some(query::SYNTAX_NOTICE.to_string());
         }
-        if self.covered(&lookup, &query, &evidence, &answer)? {
+        answer.objections = self.objections(&lookup, &query, &evidence)?;
+        answer.confidence = self.confidence(&answer);
+        if answer.objections.is_empty() && self.confident(&answer) {
             answer.verdict = Verdict::Answered;
         }
         Ok(answer)
     }
 
-    /// The verdict: whether the best passage answers the question, or the
-    /// question is about something the corpus does not cover.
-    fn covered(
+    /// The verdict's one score: with the model, the best passage's closeness
+    /// in meaning plus its share of the question's words; without, that share.
+    fn confidence(&self, answer: &Answer) -> f32 {
+        let Some(top) = answer.hits.first() else {
+            return 0.0;
+        };
+        match top.evidence.sentence_similarity {
+            Some(similarity) => {
+                self.config.confidence_similarity * similarity
+                    + self.config.confidence_coverage * top.coverage
+            }
+            None => top.coverage,
+        }
+    }
+
+    /// Whether the confidence clears the threshold fitted for it.
+    fn confident(&self, answer: &Answer) -> bool {
+        match answer.hits.first() {
+            Some(top) if top.evidence.sentence_similarity.is_some() => {
+                answer.confidence >= self.config.min_confidence
+            }
+            Some(_) => {
+                answer.known_share >= self.config.min_known_share
+                    && answer.confidence >= self.config.min_coverage
+            }
+            None => false,
+        }
+    }
+
+    /// The rules that decline the question whatever its score: it is about
+    /// something the corpus does not cover, or asks what the passages cannot say.
+    fn objections(
         &self,
         lookup: &Lookup,
         query: &Query,
         evidence: &Evidence,
-        answer: &Answer,
-    ) -> Result<bool, Error> {
+    ) -> Result<Vec<&'static str>, Error> {
+        let mut objections = Vec::new();
+        if query.syntax {
+            objections.push("query syntax");
+        }
+        if !self.config.verdict_rules {
+            return Ok(objections);
+        }
         // A name the question is about ("how much does Kymriah cost") that the
         // best passage never mentions: the passage answers another question.
         let name_missing = query
@@ -126,13 +204,16 @@ impl Engine {
             Some(subject) if !evidence.defined => self.is_generic(lookup, subject)?,
             _ => false,
         };
-        let top_coverage = answer.hits.first().map_or(0.0, |h| h.coverage);
-        Ok(!query.unknown_name
-            && !query.syntax
-            && !name_missing
-            && !undefined
-            && answer.known_share >= self.config.min_known_share
-            && top_coverage >= self.config.min_coverage)
+        for (objects, why) in [
+            (query.unknown_name, "a name the corpus never uses"),
+            (name_missing, "a name the best passage lacks"),
+            (undefined, "no passage defines the subject"),
+        ] {
+            if objects {
+                objections.push(why);
+            }
+        }
+        Ok(objections)
     }
 
     /// Whether a "what is X" subject is a word so common in the corpus that only
@@ -178,7 +259,7 @@ impl Evidence {
 }
 
 /// The candidates as ranked hits, with what is shown of each.
-fn hits(candidates: Vec<Candidate>, query: &Query) -> Vec<Hit> {
+fn hits(candidates: Vec<Candidate>, query: &Query, best_bm25: f32) -> Vec<Hit> {
     candidates
         .into_iter()
         .enumerate()
@@ -191,6 +272,15 @@ fn hits(candidates: Vec<Candidate>, query: &Query) -> Vec<Hit> {
                 highlights: display.highlights,
                 matched_terms: display.matched_terms,
                 coverage: c.signals.coverage,
+                evidence: HitEvidence {
+                    bm25: c.bm25 / best_bm25,
+                    proximity: c.signals.proximity,
+                    similarity: c.similarity.map(|s| s.0),
+                    sentence_similarity: c.similarity.map(|s| s.1),
+                    defines: c.defines_subject,
+                    answer_kind: c.answer_kind,
+                    bare_label: c.bare_label,
+                },
                 passage: c.stored.passage.clone(),
             }
         })

@@ -64,7 +64,7 @@ pub(crate) enum Reading {
 /// Reads `text` (the question, already cut to its length limit).
 pub(crate) fn read(lookup: &Lookup, config: &SearchConfig, text: &str) -> Result<Reading, Error> {
     let tokens = analysis::tokens(text);
-    if is_greeting(&tokens) {
+    if config.greetings && is_greeting(&tokens) {
         return Ok(Reading::Greeting);
     }
     // "What does AAV stand for": the frame names no subject.

@@ -25,6 +25,12 @@ pub(crate) struct Candidate<'m> {
     pub signals: Signals,
     /// It defines the subject of a "what is X" question.
     pub defines_subject: bool,
+    /// It holds the kind of answer asked for.
+    pub answer_kind: bool,
+    /// A figure's bare title.
+    pub bare_label: bool,
+    /// The model's cosines with the question: the passage's, its best sentence's.
+    pub similarity: Option<(f32, f32)>,
     /// What the stages made of it; candidates are shown best score first.
     pub score: f32,
 }
@@ -32,7 +38,7 @@ pub(crate) struct Candidate<'m> {
 impl<'m> Candidate<'m> {
     /// Matches `retrieved` against the question.
     pub fn new(retrieved: Retrieved, matcher: &'m Matcher) -> Self {
-        let Retrieved { bm25, stored } = retrieved;
+        let Retrieved { bm25, stored, .. } = retrieved;
         let matches = matcher.matches(&stored.analysed);
         let mut signals = Signals::of(&stored.analysed, &matches, matcher);
         // "This first strategy involves importing a copy of a functional gene":
@@ -46,6 +52,9 @@ impl<'m> Candidate<'m> {
             matches,
             signals,
             defines_subject: false,
+            answer_kind: false,
+            bare_label: false,
+            similarity: None,
             score: 0.0,
         }
     }
@@ -72,6 +81,10 @@ pub(crate) fn stages(config: &SearchConfig) -> Vec<Box<dyn Stage>> {
         }),
         Box::new(BareLabel {
             weight: config.weight_bare_label,
+        }),
+        Box::new(Semantic {
+            passage: config.weight_similarity,
+            sentence: config.weight_sentence_similarity,
         }),
     ]
 }
@@ -130,6 +143,7 @@ impl Stage for AnswerKind {
         };
         for c in candidates {
             if intent::answered_in(kind, &c.stored.passage.text, &c.stored.analysed) {
+                c.answer_kind = true;
                 c.score += self.weight;
             }
         }
@@ -145,7 +159,25 @@ impl Stage for BareLabel {
     fn score(&self, _: &Query, candidates: &mut [Candidate]) {
         for c in candidates {
             if is_bare_label(&c.stored.passage) {
+                c.bare_label = true;
                 c.score -= self.weight;
+            }
+        }
+    }
+}
+
+/// How close the passage and its best sentence are in meaning to the
+/// question, by the model's embeddings (nothing without a model).
+struct Semantic {
+    passage: f32,
+    sentence: f32,
+}
+
+impl Stage for Semantic {
+    fn score(&self, _: &Query, candidates: &mut [Candidate]) {
+        for c in candidates {
+            if let Some((passage, sentence)) = c.similarity {
+                c.score += self.passage * passage + self.sentence * sentence;
             }
         }
     }

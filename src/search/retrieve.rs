@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tantivy::collector::TopDocs;
 use tantivy::query::{Bm25StatisticsProvider, BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{Searcher, Term};
+use tantivy::{DocAddress, Searcher, Term};
 
 use super::query::Concept;
 use crate::index::{Index, Stored};
@@ -81,7 +81,17 @@ impl Bm25StatisticsProvider for Lookup<'_> {
 /// A passage the index found, with its BM25 score.
 pub(crate) struct Retrieved {
     pub bm25: f32,
+    pub address: DocAddress,
     pub stored: Arc<Stored>,
+}
+
+/// The passage at `address`, found by other means than BM25 (which scores it 0).
+pub(crate) fn passage(lookup: &Lookup, address: DocAddress) -> Result<Retrieved, Error> {
+    Ok(Retrieved {
+        bm25: 0.0,
+        address,
+        stored: lookup.index.stored(&lookup.searcher, address)?,
+    })
 }
 
 /// The `limit` passages BM25 scores best for `concepts`, best first.
@@ -120,6 +130,7 @@ pub(crate) fn candidates(
         .map(|(bm25, address)| {
             Ok(Retrieved {
                 bm25,
+                address,
                 stored: lookup.index.stored(&lookup.searcher, address)?,
             })
         })

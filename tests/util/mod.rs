@@ -3,12 +3,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use assert_cmd::Command;
 use citebot::answer::{Answer, Hit, Question};
-use citebot::config::SearchConfig;
-use citebot::index::BuildOptions;
+use citebot::config::{Config, ModelConfig, SearchConfig};
+use citebot::embed::Model;
 use citebot::search::Engine;
 
 pub fn repo_file(relative: &str) -> PathBuf {
@@ -97,11 +97,22 @@ impl Corpus {
     }
 }
 
-/// An engine over `corpus`, its index built (or reused) in `index`.
+/// The shipped sentence-embedding model, loaded once for the whole test binary.
+pub fn model() -> Arc<Model> {
+    static MODEL: OnceLock<Arc<Model>> = OnceLock::new();
+    Arc::clone(MODEL.get_or_init(|| {
+        ModelConfig::default()
+            .load(&mut |warning| panic!("{warning}"))
+            .expect("the shipped model loads")
+    }))
+}
+
+/// An engine over `corpus`, its index built (or reused) in `index`, with the shipped model.
 pub fn engine_over(corpus: &Path, index: &Path) -> Engine {
-    let opened = citebot::library::open_fresh(corpus, index, &BuildOptions::default(), &mut |_| {})
+    let options = Config::default().build_options(Some(model()));
+    let opened = citebot::library::open_fresh(corpus, index, &options, &mut |_| {})
         .expect("the index builds");
-    Engine::new(opened, SearchConfig::default())
+    Engine::new(opened, SearchConfig::default(), Some(model()))
 }
 
 /// An engine over the repository's corpus, built once for the whole test binary.

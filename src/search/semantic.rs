@@ -1,0 +1,108 @@
+//! What the sentence-embedding model adds: the passages nearest the
+//! question in meaning (found whatever words they use), and each
+//! candidate's cosine with the question, for its passage and its best
+//! sentence. Only the question is encoded at ask time when the build
+//! embedded the passages; otherwise (a corpus too large to embed whole, an
+//! index built without the model) the candidates are encoded as needed and
+//! remembered for the next questions.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tantivy::DocAddress;
+
+use crate::embed::{cosine, Model};
+use crate::index::{Index, PassageVectors, Vectors};
+
+/// Most candidates' vectors remembered when they are encoded on demand.
+const REMEMBERED: usize = 4096;
+
+pub(crate) struct Semantic {
+    model: Arc<Model>,
+    remembered: Mutex<HashMap<DocAddress, Arc<PassageVectors>>>,
+}
+
+impl Semantic {
+    pub fn new(model: Arc<Model>) -> Self {
+        Semantic {
+            model,
+            remembered: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn encode(&self, question: &str) -> Vec<f32> {
+        self.model.encode(question)
+    }
+
+    /// The index's vectors, if the build made them with this model.
+    pub fn vectors<'i>(&self, index: &'i Index) -> Option<&'i Vectors> {
+        index
+            .vectors()
+            .filter(|v| v.model == self.model.id && v.dimensions == self.model.dimensions())
+    }
+
+    /// The `k` passages whose embeddings are nearest `question`'s, nearest first.
+    pub fn nearest(&self, index: &Index, question: &[f32], k: usize) -> Vec<DocAddress> {
+        let Some(vectors) = self.vectors(index) else {
+            return Vec::new();
+        };
+        let mut scored: Vec<(f32, DocAddress)> = vectors
+            .passages()
+            .map(|(address, v)| (cosine(question, v), address))
+            .collect();
+        let k = k.min(scored.len());
+        if k == 0 {
+            return Vec::new();
+        }
+        scored.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0));
+        scored.truncate(k);
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        scored.into_iter().map(|(_, a)| a).collect()
+    }
+
+    /// The cosines of the passage at `address` (text `text`) with the
+    /// question: its own, and its best sentence's (its own when it has one sentence).
+    pub fn similarity(
+        &self,
+        index: &Index,
+        address: DocAddress,
+        text: &str,
+        question: &[f32],
+    ) -> (f32, f32) {
+        let score = |v: &PassageVectors| {
+            let passage = cosine(question, &v.passage);
+            let sentence = v
+                .sentences
+                .iter()
+                .map(|s| cosine(question, s))
+                .fold(passage, f32::max);
+            (passage, sentence)
+        };
+        if let Some(v) = self.vectors(index).and_then(|v| v.get(address)) {
+            return score(v);
+        }
+        let known = self
+            .remembered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&address)
+            .cloned();
+        let v = match known {
+            Some(v) => v,
+            None => {
+                // On demand the passage alone: its sentences would multiply the wait.
+                let v = Arc::new(PassageVectors {
+                    passage: self.model.encode(text),
+                    sentences: Vec::new(),
+                });
+                let mut remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
+                if remembered.len() >= REMEMBERED {
+                    remembered.clear();
+                }
+                remembered.insert(address, Arc::clone(&v));
+                v
+            }
+        };
+        score(&v)
+    }
+}
