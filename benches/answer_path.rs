@@ -39,8 +39,13 @@ fn engine() -> &'static Engine {
             let index_dir = dir.path().join("index");
             let config = Config::default();
             let model = config.model.load(&mut |warning| eprintln!("{warning}"));
-            index::build_with(&corpus, &index_dir, &config.build_options(model.clone()), &mut |_| {})
-                .expect("index the article");
+            index::build_with(
+                &corpus,
+                &index_dir,
+                &config.build_options(model.clone()),
+                &mut |_| {},
+            )
+            .expect("index the article");
             let index = Index::open(&index_dir).expect("open the index");
             (dir, Engine::new(index, SearchConfig::default(), model))
         })

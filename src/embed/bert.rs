@@ -135,7 +135,10 @@ impl Bert {
     pub fn from_safetensors(config: BertConfig, bytes: &[u8]) -> Result<Bert, String> {
         let tensors = Tensors::parse(bytes)?;
         let hidden = config.hidden_size;
-        if hidden == 0 || config.num_attention_heads == 0 || hidden % config.num_attention_heads != 0 {
+        if hidden == 0
+            || config.num_attention_heads == 0
+            || !hidden.is_multiple_of(config.num_attention_heads)
+        {
             return Err("hidden_size is not a multiple of num_attention_heads".into());
         }
         if !matches!(config.hidden_act.as_str(), "gelu" | "gelu_new") {
@@ -195,7 +198,10 @@ impl Bert {
                 &format!("{prefix}embeddings.position_embeddings.weight"),
                 &[config.max_position_embeddings, hidden],
             )?,
-            token_type: tensors.f32_prefix(&format!("{prefix}embeddings.token_type_embeddings.weight"), hidden)?,
+            token_type: tensors.f32_prefix(
+                &format!("{prefix}embeddings.token_type_embeddings.weight"),
+                hidden,
+            )?,
             embedding_norm: norm(&format!("{prefix}embeddings.LayerNorm"))?,
             layers,
             config,
@@ -420,7 +426,9 @@ impl<'a> Tensors<'a> {
     fn f32(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
         let shape_found = &self.entries.get(name).map(|e| e.shape.clone());
         if shape_found.as_deref().is_some_and(|s| s != shape) {
-            return Err(format!("{name} has shape {shape_found:?}, expected {shape:?}"));
+            return Err(format!(
+                "{name} has shape {shape_found:?}, expected {shape:?}"
+            ));
         }
         self.values(name, |v| v)
     }
@@ -460,7 +468,7 @@ mod few_rows {
     ) -> bool {
         #[cfg(target_arch = "x86_64")]
         if rows <= MAX_ROWS
-            && inputs % 8 == 0
+            && inputs.is_multiple_of(8)
             && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma")
         {
@@ -492,7 +500,12 @@ mod few_rows {
             let (w0, w1) = (wp.add(o * k), wp.add((o + 1) * k));
             let mut r = 0;
             while r + 4 <= rows {
-                let xs = [xp.add(r * k), xp.add((r + 1) * k), xp.add((r + 2) * k), xp.add((r + 3) * k)];
+                let xs = [
+                    xp.add(r * k),
+                    xp.add((r + 1) * k),
+                    xp.add((r + 2) * k),
+                    xp.add((r + 3) * k),
+                ];
                 let mut acc = [_mm256_setzero_ps(); 8];
                 for c in (0..k).step_by(8) {
                     let a = _mm256_loadu_ps(w0.add(c));
@@ -537,7 +550,9 @@ mod few_rows {
         fn agrees_with_the_plain_product() {
             let (rows, k, outputs) = (7, 16, 5);
             let x: Vec<f32> = (0..rows * k).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
-            let w: Vec<f32> = (0..outputs * k).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
+            let w: Vec<f32> = (0..outputs * k)
+                .map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0)
+                .collect();
             let mut y = vec![0.0; rows * outputs];
             if !super::product(&x, rows, &w, k, outputs, &mut y) {
                 return; // no AVX2 here: the general product is used, tested through the encoder

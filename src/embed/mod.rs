@@ -123,7 +123,9 @@ impl Model {
         let dimensions = config.hidden_size;
         let bert = Bert::from_safetensors(config, &weights).map_err(invalid)?;
         if bert.vocab_size() < vocab.lines().count() {
-            return Err(invalid("vocab.txt is larger than the embedding table".into()));
+            return Err(invalid(
+                "vocab.txt is larger than the embedding table".into(),
+            ));
         }
         Ok(Model {
             tokenizer,

@@ -14,8 +14,8 @@ use super::schema::{self, Fields, Place, SCHEMA_VERSION};
 use super::store::{self, Manifest, LEXICON, MANIFEST, VOCABULARY};
 use crate::analysis::{self, IndexTerms, WordRecorder};
 use crate::corpus::{self, FileStamp};
-use crate::lexicon::{self, Lexicon, Wording};
 use crate::embed::Model;
+use crate::lexicon::{self, Lexicon, Wording};
 use crate::passages;
 use crate::Error;
 
@@ -29,6 +29,9 @@ pub struct BuildReport {
     /// Median and largest passage length in words.
     pub words_median: usize,
     pub words_max: usize,
+    /// Passages the model encoded, the others' vectors reused from the
+    /// previous generation; none when no vectors were made.
+    pub embedded: Option<usize>,
     pub elapsed: Duration,
 }
 
@@ -116,14 +119,14 @@ pub fn build_with(
     let previous = store::current_generation(index_dir).map(|g| index_dir.join(g));
     let result = write_generation(corpus_dir, &files, &gen_dir, &generation, options, progress)
         .and_then(|report| {
-            embed(&gen_dir, previous.as_deref(), options, report.0.passages)?;
-            Ok(report)
+            let embedded = embed(&gen_dir, previous.as_deref(), options, report.0.passages)?;
+            Ok((report, embedded))
         })
         .and_then(|report| {
             store::switch_current(index_dir, &generation)?;
             Ok(report)
         });
-    let (manifest, mut words, documents) = match result {
+    let ((manifest, mut words, documents), embedded) = match result {
         Ok(r) => r,
         Err(e) => {
             // Best effort: the half-built generation is never current, so leaving it is harmless.
@@ -138,6 +141,7 @@ pub fn build_with(
         documents,
         words_median: words.get(words.len() / 2).copied().unwrap_or(0),
         words_max: words.last().copied().unwrap_or(0),
+        embedded,
         elapsed: started.elapsed(),
     })
 }
@@ -151,9 +155,9 @@ fn embed(
     previous: Option<&Path>,
     options: &BuildOptions,
     passages: usize,
-) -> Result<(), Error> {
+) -> Result<Option<usize>, Error> {
     let Some(model) = &options.model else {
-        return Ok(());
+        return Ok(None);
     };
     if passages > options.embed_max_passages {
         tracing::info!(
@@ -161,7 +165,7 @@ fn embed(
             limit = options.embed_max_passages,
             "too many passages to embed at build time; the search embeds its candidates"
         );
-        return Ok(());
+        return Ok(None);
     }
     let started = std::time::Instant::now();
     let index = TantivyIndex::open_in_dir(gen_dir)?;
@@ -177,7 +181,7 @@ fn embed(
         options.threads.max(1),
     )?;
     tracing::info!(passages, encoded, elapsed = ?started.elapsed(), "passages embedded");
-    Ok(())
+    Ok(Some(encoded))
 }
 
 /// Reads, splits, analyses and indexes the corpus files on `options.threads`
@@ -531,6 +535,35 @@ mod tests {
         assert!(index.vocabulary.contains_key("serotype"));
         assert!(index.vocabulary.contains_key("aav"));
         assert!(!index.vocabulary.contains_key("aav9"));
+    }
+
+    #[test]
+    fn a_corpus_edit_embeds_only_the_passages_it_changed() {
+        let text = |last: &str| {
+            format!("# T\n\n## A\n\nVectors carry genes into cells.\n\n## B\n\nSome trials are small.\n\n## C\n\n{last}\n")
+        };
+        let dir = corpus_with(&text("Glybera was the first drug."));
+        let (corpus_dir, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
+        let options = BuildOptions {
+            model: Some(crate::testing::model()),
+            ..BuildOptions::default()
+        };
+        let first = build_with(&corpus_dir, &index_dir, &options, &mut |_| {}).unwrap();
+        assert_eq!(first.embedded, Some(3));
+        fs::write(corpus_dir.join("a.md"), text("Luxturna treats the retina.")).unwrap();
+        let second = build_with(&corpus_dir, &index_dir, &options, &mut |_| {}).unwrap();
+        assert_eq!(second.embedded, Some(1));
+        let index = Index::open(&index_dir).unwrap();
+        let vectors = index.vectors().expect("vectors");
+        assert_eq!(vectors.len(), 3);
+        // Over the limit: the lexical index alone, as fast as without a model.
+        let limited = BuildOptions {
+            embed_max_passages: 2,
+            ..options
+        };
+        let third = build_with(&corpus_dir, &index_dir, &limited, &mut |_| {}).unwrap();
+        assert_eq!(third.embedded, None);
+        assert!(Index::open(&index_dir).unwrap().vectors().is_none());
     }
 
     #[test]

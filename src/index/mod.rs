@@ -34,9 +34,9 @@ pub use build::{build, build_with, BuildOptions, BuildReport, Progress};
 pub(crate) use schema::Fields;
 use schema::{Place, SCHEMA_VERSION};
 pub(crate) use store::remove_old_generations;
-pub use vectors::{PassageVectors, Vectors};
 pub use store::{current_generation, staleness, staleness_of, Manifest, Staleness};
 use store::{read_json, LEXICON, MANIFEST, VOCABULARY};
+pub use vectors::{PassageVectors, Vectors};
 
 /// An open generation, ready to search.
 pub struct Index {
@@ -156,7 +156,7 @@ impl Index {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(|e| Error::bad_index(&gen_dir, e))?;
-        let vectors = Vectors::read(&gen_dir, &reader.searcher());
+        let vectors = Vectors::read(&gen_dir, &reader.searcher())?;
         let opened = Index {
             vectors,
             checked: Mutex::new(file_marks(&gen_dir)),
@@ -196,7 +196,11 @@ impl Index {
     /// Checks the generation's files against their checksums again: damage
     /// done since it was opened shows here.
     pub fn verify(&self) -> Result<(), Error> {
-        store::verify_checksums(self.reader.searcher().index(), &self.dir)
+        store::verify_checksums(self.reader.searcher().index(), &self.dir)?;
+        if self.vectors.is_some() {
+            Vectors::read(&self.dir, &self.reader.searcher())?;
+        }
+        Ok(())
     }
 
     /// Checks the generation's files against their checksums if any of them

@@ -85,18 +85,19 @@ impl Vectors {
         self.hashes.iter().copied().zip(&self.vectors).collect()
     }
 
-    /// Reads `vectors.bin` in `gen_dir`, keyed by the searcher's documents.
-    /// `None` when there is none, or it is damaged or does not fit the searcher.
-    pub fn read(gen_dir: &Path, searcher: &Searcher) -> Option<Vectors> {
+    /// Reads `vectors.bin` in `gen_dir`, keyed by the searcher's documents:
+    /// none when the build made none, an error naming the damage when the
+    /// file does not check out.
+    pub fn read(gen_dir: &Path, searcher: &Searcher) -> Result<Option<Vectors>, Error> {
         let path = gen_dir.join(VECTORS);
-        let bytes = fs::read(&path).ok()?;
-        match decode(&bytes, Some(searcher)) {
-            Ok(vectors) => Some(vectors),
-            Err(reason) => {
-                tracing::warn!(path = %path.display(), reason, "passage vectors ignored");
-                None
-            }
-        }
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::read(&path, e)),
+        };
+        decode(&bytes, Some(searcher)).map(Some).map_err(|reason| {
+            Error::bad_index(gen_dir, format!("damaged files: {VECTORS} ({reason})"))
+        })
     }
 }
 
@@ -270,7 +271,9 @@ fn decode(bytes: &[u8], searcher: Option<&Searcher>) -> Result<Vectors, &'static
     let mut r = Reader {
         bytes: &body[MAGIC.len()..],
     };
-    let model = String::from_utf8_lossy(r.take(ID_BYTES)?).trim().to_string();
+    let model = String::from_utf8_lossy(r.take(ID_BYTES)?)
+        .trim()
+        .to_string();
     let dimensions = r.u32()? as usize;
     let segments = r.u32()? as usize;
     let ids = r.take(segments.saturating_mul(SEGMENT_ID_BYTES))?;

@@ -19,6 +19,8 @@ pub struct JsonAnswer<'a> {
     pub hints: &'a [String],
     /// Share of the question's content words the corpus knows (rarity-weighted).
     pub known_share: f32,
+    /// The verdict's score, compared with `[search] min_confidence`.
+    pub confidence: f32,
     pub passages: Vec<JsonPassage<'a>>,
 }
 
@@ -31,6 +33,9 @@ pub struct JsonPassage<'a> {
     pub matched_terms: &'a [String],
     /// Share of the question's content words (rarity-weighted) in this passage.
     pub coverage: f32,
+    /// The model's cosine of its best sentence (or itself) with the question; none without a model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f32>,
     pub citation: &'a Citation,
 }
 
@@ -46,6 +51,7 @@ pub fn json(answer: &Answer) -> JsonAnswer<'_> {
                 best_sentence: hit.best_sentence_text(),
                 matched_terms: &hit.matched_terms,
                 coverage: round3(hit.coverage),
+                similarity: hit.evidence.sentence_similarity.map(round3),
                 citation: &hit.passage.citation,
             })
             .collect()
@@ -68,6 +74,7 @@ pub fn json(answer: &Answer) -> JsonAnswer<'_> {
             &answer.hints
         },
         known_share: round3(answer.known_share),
+        confidence: round3(answer.confidence),
         passages,
     }
 }
@@ -91,6 +98,7 @@ pub fn error_line(question: &str, problem: &str) -> String {
         notice: None,
         hints: &[],
         known_share: 0.0,
+        confidence: 0.0,
         passages: Vec::new(),
     };
     serde_json::to_string(&line).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))

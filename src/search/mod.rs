@@ -14,7 +14,6 @@
 //! 5. [`display`]: the best sentence and matched words of the passages shown.
 
 mod display;
-mod intent;
 mod query;
 mod rerank;
 mod retrieve;
@@ -23,8 +22,8 @@ mod semantic;
 use std::sync::Arc;
 
 use crate::answer::{Answer, Evidence as HitEvidence, Hit, Question, Verdict};
-use crate::embed::Model;
 use crate::config::SearchConfig;
+use crate::embed::Model;
 use crate::index::Index;
 use crate::Error;
 
@@ -106,12 +105,9 @@ impl Engine {
             .into_iter()
             .map(|r| {
                 let similarity = match (&self.semantic, &question_vector) {
-                    (Some(semantic), Some(q)) => Some(semantic.similarity(
-                        &self.index,
-                        r.address,
-                        &r.stored.passage.text,
-                        q,
-                    )),
+                    (Some(semantic), Some(q)) => {
+                        Some(semantic.similarity(&self.index, r.address, &r.stored.passage.text, q))
+                    }
                     _ => None,
                 };
                 let mut c = Candidate::new(r, &matcher);
@@ -127,7 +123,6 @@ impl Engine {
                 .total_cmp(&a.score)
                 .then(a.stored.passage.ordinal.cmp(&b.stored.passage.ordinal))
         });
-        let evidence = Evidence::of(&candidates);
         let best_bm25 = candidates
             .iter()
             .map(|c| c.bm25)
@@ -138,7 +133,7 @@ impl Engine {
         if query.syntax && answer.notice.is_none() {
             answer.notice = Some(query::SYNTAX_NOTICE.to_string());
         }
-        answer.objections = self.objections(&lookup, &query, &evidence)?;
+        answer.objections = Self::objections(&query);
         answer.confidence = self.confidence(&answer);
         if answer.objections.is_empty() && self.confident(&answer) {
             answer.verdict = Verdict::Answered;
@@ -175,86 +170,13 @@ impl Engine {
         }
     }
 
-    /// The rules that decline the question whatever its score: it is about
-    /// something the corpus does not cover, or asks what the passages cannot say.
-    fn objections(
-        &self,
-        lookup: &Lookup,
-        query: &Query,
-        evidence: &Evidence,
-    ) -> Result<Vec<&'static str>, Error> {
+    /// What declines the question whatever its score.
+    fn objections(query: &Query) -> Vec<&'static str> {
         let mut objections = Vec::new();
         if query.syntax {
             objections.push("query syntax");
         }
-        if !self.config.verdict_rules {
-            return Ok(objections);
-        }
-        // A name the question is about ("how much does Kymriah cost") that the
-        // best passage never mentions: the passage answers another question.
-        let name_missing = query
-            .concepts
-            .iter()
-            .zip(&evidence.top_weights)
-            .any(|(c, &w)| c.capitalized && c.known > 0.0 && w == 0.0);
-        let undefined = match &query.subject {
-            Some(_) if query.expansion => !evidence.defined,
-            // "What is base editing": a term the corpus never uses, though it uses its words.
-            Some(_) if query.compound && !evidence.any_close => true,
-            Some(subject) if !evidence.defined => self.is_generic(lookup, subject)?,
-            _ => false,
-        };
-        for (objects, why) in [
-            (query.unknown_name, "a name the corpus never uses"),
-            (name_missing, "a name the best passage lacks"),
-            (undefined, "no passage defines the subject"),
-        ] {
-            if objects {
-                objections.push(why);
-            }
-        }
-        Ok(objections)
-    }
-
-    /// Whether a "what is X" subject is a word so common in the corpus that only
-    /// a passage defining it answers the question ("what is a gene" in an
-    /// article where nearly every passage says "gene").
-    fn is_generic(&self, lookup: &Lookup, subject: &[String]) -> Result<bool, Error> {
-        if subject.len() > 2 {
-            // "What are some diseases gene therapy might treat": facts, not a definition.
-            return Ok(false);
-        }
-        let n = lookup.passages().max(1) as f32;
-        for stem in subject {
-            if (lookup.doc_freq(stem)? as f32) < self.config.generic_share * n {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-}
-
-/// What the verdict needs to know of the whole ranking.
-struct Evidence {
-    /// How strongly the best passage holds each concept (0: not at all).
-    top_weights: Vec<f32>,
-    /// Some candidate holds two neighbouring question words close together.
-    any_close: bool,
-    /// Some candidate defines the subject of a "what is X" question.
-    defined: bool,
-}
-
-impl Evidence {
-    /// Read from all candidates, best first.
-    fn of(candidates: &[Candidate]) -> Self {
-        Evidence {
-            top_weights: candidates
-                .first()
-                .map(|c| c.signals.best_weight.clone())
-                .unwrap_or_default(),
-            any_close: candidates.iter().any(|c| c.signals.proximity > 0.0),
-            defined: candidates.iter().any(|c| c.defines_subject),
-        }
+        objections
     }
 }
 
@@ -277,9 +199,6 @@ fn hits(candidates: Vec<Candidate>, query: &Query, best_bm25: f32) -> Vec<Hit> {
                     proximity: c.signals.proximity,
                     similarity: c.similarity.map(|s| s.0),
                     sentence_similarity: c.similarity.map(|s| s.1),
-                    defines: c.defines_subject,
-                    answer_kind: c.answer_kind,
-                    bare_label: c.bare_label,
                 },
                 passage: c.stored.passage.clone(),
             }

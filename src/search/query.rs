@@ -3,7 +3,6 @@
 //! the other way, synonyms, acronyms) and its rarity; and the question's frame
 //! says what it asks for ("what is X", "what does X stand for", "why").
 
-use super::intent::{self, Intent};
 use super::retrieve::Lookup;
 use crate::analysis::{self, Token};
 use crate::config::SearchConfig;
@@ -15,8 +14,6 @@ use crate::{Error, FastMap};
 pub(crate) struct Concept {
     /// The word as typed (folded), for spelling corrections.
     pub word: String,
-    /// Written with a capital inside the question: likely a name.
-    pub capitalized: bool,
     pub alternatives: Vec<(String, f32)>,
     /// How much of this concept the corpus knows: 1 as typed, less through a correction.
     pub known: f32,
@@ -37,17 +34,6 @@ pub(crate) struct Query {
     pub concepts: Vec<Concept>,
     /// Share of the question's content words the corpus knows (rarity-weighted).
     pub known_share: f32,
-    /// A name the corpus has never seen ("Zolgensma", "Hemgenix"): the
-    /// question is about something else, however well the rest matches.
-    pub unknown_name: bool,
-    /// For "what is X": the stems of X.
-    pub subject: Option<Vec<String>>,
-    /// "What does AAV stand for": only a passage spelling the acronym out answers.
-    pub expansion: bool,
-    /// "What is X Y": a term of two words or more.
-    pub compound: bool,
-    /// The kind of answer asked for (a cause for "why").
-    pub intent: Option<Intent>,
     /// Search syntax left unfinished ("gene AND (therapy OR").
     pub syntax: bool,
 }
@@ -74,18 +60,13 @@ pub(crate) fn read(lookup: &Lookup, config: &SearchConfig, text: &str) -> Result
     } else {
         tokens
     };
-    let concepts = concepts(lookup, config, text, &tokens)?;
+    let concepts = concepts(lookup, config, &tokens)?;
     let total_idf: f32 = concepts.iter().map(|c| c.idf).sum();
     if total_idf <= 0.0 {
         return Ok(Reading::Empty);
     }
     Ok(Reading::Query(Query {
         known_share: concepts.iter().map(|c| c.idf * c.known).sum::<f32>() / total_idf,
-        unknown_name: concepts.iter().any(|c| c.capitalized && c.known == 0.0),
-        subject: definition_subject(text, &tokens, &concepts, expansion),
-        expansion,
-        compound: is_compound_subject(&tokens),
-        intent: intent::of_question(&tokens),
         syntax: is_broken_query_syntax(text),
         concepts,
     }))
@@ -136,22 +117,8 @@ const GREETINGS: &[&str] = &[
 fn concepts(
     lookup: &Lookup,
     config: &SearchConfig,
-    read: &str,
     tokens: &[Token],
 ) -> Result<Vec<Concept>, Error> {
-    // In a Title Cased Question capitals say nothing about names. The first
-    // word is capitalised in any question, so it is not counted.
-    let words = tokens
-        .iter()
-        .filter(|t| !t.derived && t.position > 0)
-        .count();
-    let capitals = tokens
-        .iter()
-        .filter(|t| {
-            !t.derived && t.position > 0 && read[t.start..t.end].starts_with(char::is_uppercase)
-        })
-        .count();
-    let title_case = capitals * 2 > words;
     let n = lookup.passages().max(1) as f32;
     let idf = |df: u64| (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
 
@@ -200,9 +167,6 @@ fn concepts(
         let mut alternatives = vec![(token.stem.clone(), 1.0)];
         alternatives.extend(numeral.map(|other| (other, NUMERAL_WEIGHT)));
         concepts.push(Concept {
-            capitalized: token.position > 0
-                && !title_case
-                && read[token.start..token.end].starts_with(char::is_uppercase),
             word: token.word.clone(),
             alternatives,
             known: 1.0,
@@ -343,41 +307,6 @@ fn prefix_range(prefix: &str) -> (String, Option<String>) {
     (prefix.to_string(), end)
 }
 
-/// For "what is X" / "what are X" / "define X": the stems of X.
-fn definition_subject(
-    read: &str,
-    tokens: &[Token],
-    concepts: &[Concept],
-    expansion: bool,
-) -> Option<Vec<String>> {
-    let words = analysis::plain_words(tokens);
-    let lowered = read.trim_start().to_lowercase().replace('’', "'");
-    let asks = expansion
-        || match words.as_slice() {
-            ["what", "is" | "are", ..] => true,
-            ["define" | "definition" | "meaning", ..] => true,
-            ["what", ..] => lowered.starts_with("what's") || lowered.starts_with("whats"),
-            _ => false,
-        };
-    let subject: Vec<String> = concepts
-        .iter()
-        .filter_map(|c| c.alternatives.first().map(|(stem, _)| stem.clone()))
-        .collect();
-    (asks && !subject.is_empty() && subject.len() <= 4).then_some(subject)
-}
-
-/// "What is X Y", "what are the X Y": a term of two words or more, and
-/// nothing but it after the question words.
-fn is_compound_subject(tokens: &[Token]) -> bool {
-    let words = analysis::plain_words(tokens);
-    let rest = match words.as_slice() {
-        ["what", "is" | "are", "a" | "an" | "the", rest @ ..] => rest,
-        ["what", "is" | "are", rest @ ..] => rest,
-        _ => return false,
-    };
-    rest.len() >= 2 && rest.iter().all(|w| !analysis::is_stop_word(w))
-}
-
 /// "stand(s) for", "short for": words of the expansion frame when "for" follows.
 const FOR_FRAME: &[&str] = &["stand", "stands", "short"];
 
@@ -440,16 +369,6 @@ fn is_greeting(tokens: &[Token]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn compound_subjects_are_what_follows_what_is() {
-        let compound = |q: &str| is_compound_subject(&analysis::tokens(q));
-        assert!(compound("what is base editing"));
-        assert!(compound("What are the viral vectors?"));
-        assert!(!compound("what is a vector"));
-        assert!(!compound("what is Luxturna indicated for"));
-        assert!(!compound("how does base editing work"));
-    }
 
     #[test]
     fn acronym_questions_are_recognised_and_their_frame_dropped() {

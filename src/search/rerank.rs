@@ -6,14 +6,11 @@
 
 use std::sync::Arc;
 
-use super::intent;
 use super::query::{weighted, Concept, Query};
 use super::retrieve::Retrieved;
 use crate::analysis::{self, Analysed, Span};
 use crate::config::SearchConfig;
-use crate::corpus::BlockKind;
 use crate::index::Stored;
-use crate::passages::Passage;
 
 /// A passage being re-ranked.
 pub(crate) struct Candidate<'m> {
@@ -23,12 +20,6 @@ pub(crate) struct Candidate<'m> {
     /// Which question concepts each of the passage's words stands for.
     pub matches: Matches<'m>,
     pub signals: Signals,
-    /// It defines the subject of a "what is X" question.
-    pub defines_subject: bool,
-    /// It holds the kind of answer asked for.
-    pub answer_kind: bool,
-    /// A figure's bare title.
-    pub bare_label: bool,
     /// The model's cosines with the question: the passage's, its best sentence's.
     pub similarity: Option<(f32, f32)>,
     /// What the stages made of it; candidates are shown best score first.
@@ -51,9 +42,6 @@ impl<'m> Candidate<'m> {
             bm25,
             matches,
             signals,
-            defines_subject: false,
-            answer_kind: false,
-            bare_label: false,
             similarity: None,
             score: 0.0,
         }
@@ -72,15 +60,6 @@ pub(crate) fn stages(config: &SearchConfig) -> Vec<Box<dyn Stage>> {
             bm25: config.weight_bm25,
             coverage: config.weight_coverage,
             proximity: config.weight_proximity,
-        }),
-        Box::new(Definition {
-            weight: config.weight_definition,
-        }),
-        Box::new(AnswerKind {
-            weight: config.weight_intent,
-        }),
-        Box::new(BareLabel {
-            weight: config.weight_bare_label,
         }),
         Box::new(Semantic {
             passage: config.weight_similarity,
@@ -107,61 +86,6 @@ impl Stage for Lexical {
             c.score = self.bm25 * c.bm25 / best_bm25
                 + self.coverage * c.signals.coverage
                 + self.proximity * c.signals.proximity;
-        }
-    }
-}
-
-/// For "what is X": a passage that defines X.
-struct Definition {
-    weight: f32,
-}
-
-impl Stage for Definition {
-    fn score(&self, query: &Query, candidates: &mut [Candidate]) {
-        let Some(subject) = &query.subject else {
-            return;
-        };
-        for c in candidates {
-            if defines(&c.stored.passage.text, &c.stored.analysed, subject) {
-                c.defines_subject = true;
-                c.score += self.weight;
-            }
-        }
-    }
-}
-
-/// A passage holding the kind of answer asked for: a cause for "why", a
-/// duration for "how long", a year for "when", a list for "which diseases".
-struct AnswerKind {
-    weight: f32,
-}
-
-impl Stage for AnswerKind {
-    fn score(&self, query: &Query, candidates: &mut [Candidate]) {
-        let Some(kind) = query.intent else {
-            return;
-        };
-        for c in candidates {
-            if intent::answered_in(kind, &c.stored.passage.text, &c.stored.analysed) {
-                c.answer_kind = true;
-                c.score += self.weight;
-            }
-        }
-    }
-}
-
-/// Less for a figure's caption that is only a title (the chart holds the facts).
-struct BareLabel {
-    weight: f32,
-}
-
-impl Stage for BareLabel {
-    fn score(&self, _: &Query, candidates: &mut [Candidate]) {
-        for c in candidates {
-            if is_bare_label(&c.stored.passage) {
-                c.bare_label = true;
-                c.score -= self.weight;
-            }
         }
     }
 }
@@ -321,120 +245,3 @@ impl Signals {
 
 /// How much a section title's word counts for a passage that leans on the title.
 const HEADING_ANTECEDENT: f32 = 0.5;
-
-/// A figure's title and nothing more ("Vectors used in clinical trials
-/// (1989-2017)"): the figure holds what it shows, so the words name a topic
-/// the passage says nothing about.
-fn is_bare_label(passage: &Passage) -> bool {
-    // The credit ("© Inserm, F. Koulikoff") says nothing either.
-    passage.kind == BlockKind::Caption
-        && crate::passages::word_count(passage.text.split('©').next().unwrap_or_default())
-            < LABEL_WORDS
-}
-
-const LABEL_WORDS: usize = 12;
-
-/// Stems of verbs that open a definition: "X consists of", "X refers to".
-const DEFINING_VERBS: &[&str] = &["consist", "involv", "refer", "mean", "describ", "defin"];
-
-/// Words after "X is" / "X are" that make the sentence a definition ("X is a …",
-/// "X are called …"), not a statement about X ("the gene is transported …").
-const DEFINING_COMPLEMENTS: &[&str] = &["a", "an", "the", "one", "call", "known", "defin"];
-
-/// Whether `text` defines `subject`: it spells the acronym out ("adeno-associated
-/// virus (or AAV)"), or a sentence starts with `subject` (after an article)
-/// followed by a defining verb, or by a colon as in a glossary list.
-fn defines(text: &str, analysed: &Analysed, subject: &[String]) -> bool {
-    if text.contains('(')
-        && crate::lexicon::acronyms(text)
-            .iter()
-            .any(|pair| pair.first().is_some_and(|acronym| acronym == subject))
-    {
-        return true;
-    }
-    analysed.sentences.iter().any(|sentence| {
-        let opening: Vec<&Span> = analysed
-            .tokens
-            .iter()
-            .filter(|t| !t.derived && t.start >= sentence.start && t.end <= sentence.end)
-            .skip_while(|t| matches!(analysed.stem(t), "the" | "a" | "an" | "•"))
-            .take(subject.len() + 2)
-            .collect();
-        let n = subject.len();
-        if n == 0
-            || opening.len() < n + 1
-            || opening[..n]
-                .iter()
-                .map(|t| analysed.stem(t))
-                .ne(subject.iter().map(String::as_str))
-        {
-            return false;
-        }
-        // "Glybera: the first drug commercialized in Europe".
-        if text
-            .get(opening[n - 1].end..)
-            .is_some_and(|rest| rest.starts_with(':'))
-        {
-            return true;
-        }
-        let verb = analysed.stem(opening[n]);
-        let next = opening.get(n + 1).map(|t| analysed.stem(t));
-        DEFINING_VERBS.contains(&verb)
-            || (matches!(verb, "is" | "are")
-                && next.is_some_and(|w| DEFINING_COMPLEMENTS.contains(&w)))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_caption_that_only_names_its_figure_is_a_bare_label() {
-        let caption = |text: &str| Passage {
-            ordinal: 0,
-            kind: BlockKind::Caption,
-            text: text.to_string(),
-            citation: crate::passages::Citation {
-                document: String::new(),
-                section: String::new(),
-                file: String::new(),
-                lines: [1, 1],
-            },
-        };
-        assert!(is_bare_label(&caption(
-            "Vectors used in gene therapy clinical trials (1989-2017)"
-        )));
-        assert!(is_bare_label(&caption(
-            "Exon skipping technique. Flow chart of the exon skipping technique. © Inserm, F. Koulikoff"
-        )));
-        assert!(!is_bare_label(&caption(
-            "Gene therapy for adrenoleukodystrophy. Progenitor cells of treated patients continue to express the therapeutic gene more than 2 years after treatment."
-        )));
-        let paragraph = Passage {
-            kind: BlockKind::Paragraph,
-            ..caption("Vectors used in trials")
-        };
-        assert!(!is_bare_label(&paragraph));
-    }
-
-    #[test]
-    fn definitions_are_told_from_statements() {
-        let defined = |text: &str, subject: &[&str]| {
-            let subject: Vec<String> = subject.iter().map(|s| s.to_string()).collect();
-            defines(text, &Analysed::of(text), &subject)
-        };
-        assert!(defined(
-            "Gene therapy consists of adding genes.",
-            &["gene", "therapi"]
-        ));
-        assert!(defined("A vector is a vehicle for genes.", &["vector"]));
-        assert!(defined(
-            "• Glybera: the first drug sold in Europe.",
-            &["glybera"]
-        ));
-        // About the gene, not what a gene is.
-        assert!(!defined("The gene is transported by a vector.", &["gene"]));
-        assert!(!defined("Glybera costs one million euros.", &["glybera"]));
-    }
-}

@@ -43,13 +43,23 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The citebot binary, run in `dir`, with no colour and no config from the environment.
+/// The citebot binary, run in `dir`, with no colour and no config from the
+/// environment, on its lexical path: most tests are about the process, and
+/// embedding the article at every first use would multiply the suite's time.
 pub fn citebot(dir: &Path) -> Command {
+    let mut cmd = citebot_with_model(dir);
+    cmd.env("CITEBOT_MODEL", "off");
+    cmd
+}
+
+/// [`citebot`] with the shipped model, as a user runs it.
+pub fn citebot_with_model(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("citebot").expect("binary");
     cmd.current_dir(dir)
         .env_remove("CITEBOT_CORPUS")
         .env_remove("CITEBOT_INDEX")
         .env_remove("CITEBOT_CONFIG")
+        .env_remove("CITEBOT_MODEL")
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1");
     cmd
@@ -71,6 +81,20 @@ impl Corpus {
     pub fn of(text: &str) -> Corpus {
         let dir = workspace_with(text);
         let engine = engine_over(&dir.path().join("corpus"), &dir.path().join("index"));
+        Corpus { engine, _dir: dir }
+    }
+
+    /// [`Corpus::of`] without the model: the lexical path.
+    pub fn lexical(text: &str) -> Corpus {
+        let dir = workspace_with(text);
+        let opened = citebot::library::open_fresh(
+            &dir.path().join("corpus"),
+            &dir.path().join("index"),
+            &Config::default().build_options(None),
+            &mut |_| {},
+        )
+        .expect("the index builds");
+        let engine = Engine::new(opened, SearchConfig::default(), None);
         Corpus { engine, _dir: dir }
     }
 
