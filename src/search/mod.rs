@@ -21,7 +21,7 @@ mod semantic;
 
 use std::sync::Arc;
 
-use crate::answer::{Answer, Evidence as HitEvidence, Hit, Question, Verdict};
+use crate::answer::{Answer, Evidence, Hit, Question, Verdict};
 use crate::config::SearchConfig;
 use crate::embed::Model;
 use crate::index::Index;
@@ -194,7 +194,7 @@ fn hits(candidates: Vec<Candidate>, query: &Query, best_bm25: f32) -> Vec<Hit> {
                 highlights: display.highlights,
                 matched_terms: display.matched_terms,
                 coverage: c.signals.coverage,
-                evidence: HitEvidence {
+                evidence: Evidence {
                     bm25: c.bm25 / best_bm25,
                     proximity: c.signals.proximity,
                     similarity: c.similarity.map(|s| s.0),

@@ -106,3 +106,33 @@ impl Semantic {
         score(&v)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::answer::Question;
+    use crate::config::SearchConfig;
+    use crate::index::{self, Index};
+    use crate::search::Engine;
+    use crate::testing::{corpus_with, model};
+
+    // An index built without the model (or by a lexical-only run) has no
+    // vectors: the candidates are encoded when asked about, not skipped.
+    #[test]
+    fn candidates_of_an_index_without_vectors_are_encoded_on_demand() {
+        let dir = corpus_with(
+            "# T\n\n## Price\n\nGlybera costs around one million euros per treatment.\n\n\
+             ## Eyes\n\nLuxturna treats a retinal disease that leads to blindness.\n",
+        );
+        let (corpus_dir, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
+        index::build(&corpus_dir, &index_dir).unwrap();
+        let index = Index::open(&index_dir).unwrap();
+        assert!(index.vectors().is_none());
+        let engine = Engine::new(index, SearchConfig::default(), Some(model()));
+        let answer = engine
+            .ask(&Question::new("how much does glybera cost"), 2)
+            .unwrap();
+        let top = &answer.hits[0];
+        assert!(top.passage.text.contains("Glybera"));
+        assert!(top.evidence.similarity.is_some_and(|s| s > 0.3));
+    }
+}
