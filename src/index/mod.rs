@@ -198,7 +198,7 @@ impl Index {
     pub fn verify(&self) -> Result<(), Error> {
         store::verify_checksums(self.reader.searcher().index(), &self.dir)?;
         if self.vectors.is_some() {
-            Vectors::read(&self.dir, &self.reader.searcher())?;
+            Vectors::verify(&self.dir)?;
         }
         Ok(())
     }

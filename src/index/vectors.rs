@@ -95,10 +95,23 @@ impl Vectors {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::read(&path, e)),
         };
-        decode(&bytes, Some(searcher)).map(Some).map_err(|reason| {
-            Error::bad_index(gen_dir, format!("damaged files: {VECTORS} ({reason})"))
-        })
+        decode(&bytes, Some(searcher))
+            .map(Some)
+            .map_err(|reason| damaged(gen_dir, reason))
     }
+
+    /// Checks `vectors.bin` in `gen_dir` against its checksum, without decoding it.
+    pub fn verify(gen_dir: &Path) -> Result<(), Error> {
+        let path = gen_dir.join(VECTORS);
+        let bytes = fs::read(&path).map_err(|e| Error::read(&path, e))?;
+        checked_body(&bytes)
+            .map(|_| ())
+            .map_err(|reason| damaged(gen_dir, reason))
+    }
+}
+
+fn damaged(gen_dir: &Path, reason: &str) -> Error {
+    Error::bad_index(gen_dir, format!("damaged files: {VECTORS} ({reason})"))
 }
 
 /// The text a passage's vector is made from.
@@ -260,7 +273,8 @@ impl<'b> Reader<'b> {
 }
 
 /// The file's rows; with a `searcher`, only if they were made for its segments.
-fn decode(bytes: &[u8], searcher: Option<&Searcher>) -> Result<Vectors, &'static str> {
+/// The file's bytes before its checksum, if it is a vectors file and they match it.
+fn checked_body(bytes: &[u8]) -> Result<&[u8], &'static str> {
     if bytes.len() < MAGIC.len() + 32 || &bytes[..MAGIC.len()] != MAGIC {
         return Err("not a vectors file");
     }
@@ -268,6 +282,11 @@ fn decode(bytes: &[u8], searcher: Option<&Searcher>) -> Result<Vectors, &'static
     if Sha256::digest(body).as_slice() != sum {
         return Err("checksum mismatch");
     }
+    Ok(body)
+}
+
+fn decode(bytes: &[u8], searcher: Option<&Searcher>) -> Result<Vectors, &'static str> {
+    let body = checked_body(bytes)?;
     let mut r = Reader {
         bytes: &body[MAGIC.len()..],
     };

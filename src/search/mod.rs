@@ -123,10 +123,7 @@ impl Engine {
                 .total_cmp(&a.score)
                 .then(a.stored.passage.ordinal.cmp(&b.stored.passage.ordinal))
         });
-        let best_bm25 = candidates
-            .iter()
-            .map(|c| c.bm25)
-            .fold(f32::EPSILON, f32::max);
+        let best_bm25 = rerank::best_bm25(&candidates);
         candidates.truncate(top);
         answer.hits = hits(candidates, &query, best_bm25);
         answer.hints = display::closest_sections(&answer.hits, HINTS);

@@ -78,16 +78,21 @@ struct Lexical {
 
 impl Stage for Lexical {
     fn score(&self, _: &Query, candidates: &mut [Candidate]) {
-        let best_bm25 = candidates
-            .iter()
-            .map(|c| c.bm25)
-            .fold(f32::EPSILON, f32::max);
+        let best_bm25 = best_bm25(candidates);
         for c in candidates {
             c.score = self.bm25 * c.bm25 / best_bm25
                 + self.coverage * c.signals.coverage
                 + self.proximity * c.signals.proximity;
         }
     }
+}
+
+/// The best BM25 score among `candidates`, which scales each one's.
+pub(crate) fn best_bm25(candidates: &[Candidate]) -> f32 {
+    candidates
+        .iter()
+        .map(|c| c.bm25)
+        .fold(f32::EPSILON, f32::max)
 }
 
 /// How close the passage and its best sentence are in meaning to the
