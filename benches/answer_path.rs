@@ -106,3 +106,28 @@ fn render_discord(bencher: divan::Bencher, question: &str) {
     let answer = answer(question);
     bencher.bench(|| render::discord_reply(divan::black_box(&answer)));
 }
+
+/// The shipped model, loaded once.
+fn model() -> &'static citebot::embed::Model {
+    static MODEL: OnceLock<citebot::embed::Model> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        citebot::embed::Model::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2"),
+        )
+        .expect("the shipped model")
+    })
+}
+
+/// One question encoded alone, as `citebot ask` does.
+#[divan::bench]
+fn encode_question(bencher: divan::Bencher) {
+    bencher.bench(|| model().encode(divan::black_box(QUESTIONS[0])));
+}
+
+/// `n` questions encoded in one pass, as batch mode does; divided by `n`
+/// this is the cost of a question there.
+#[divan::bench(args = [4, 16, 32])]
+fn encode_questions_together(bencher: divan::Bencher, n: usize) {
+    let texts: Vec<&str> = QUESTIONS.iter().copied().cycle().take(n).collect();
+    bencher.bench(|| model().encode_batch(divan::black_box(&texts)));
+}

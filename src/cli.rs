@@ -381,36 +381,73 @@ fn write_out(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Most questions batch mode answers together: enough for the model to
+/// encode them in efficient passes, few enough that the first answers of a
+/// long file come out soon.
+const BATCH: usize = 64;
+
 /// Batch mode: one question a line in, one answer a line out, in order.
+/// The lines already waiting are answered together (on every core, the
+/// model encoding them in shared passes); a tool that writes a line and
+/// waits for its answer gets it at once.
 fn answer_lines(engine: &Engine, top: usize, json: bool) -> anyhow::Result<()> {
-    let stdin = io::stdin().lock();
-    for (number, line) in stdin.split(b'\n').enumerate() {
-        let bytes = line.context("reading questions from standard input")?;
-        let out = match std::str::from_utf8(&bytes) {
-            Ok(text) => {
-                let question = text.trim_end_matches('\r');
-                if question.trim().is_empty() {
-                    problem_line(json, question, "empty question")
-                } else {
-                    let answer = engine.ask(&Question::from(question), top)?;
+    let (send, lines) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(BATCH);
+    // Detached: it may be blocked on a read when the answers end (closed pipe).
+    std::thread::spawn(move || {
+        for line in io::stdin().lock().split(b'\n') {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut number = 0;
+    while let Ok(first) = lines.recv() {
+        let mut batch = vec![first];
+        batch.extend(lines.try_iter().take(BATCH - 1));
+        // Each line is either a question to ask or the problem that stops it.
+        let mut questions = Vec::new();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for line in batch {
+            number += 1;
+            let bytes = line.context("reading questions from standard input")?;
+            outcomes.push(match std::str::from_utf8(&bytes) {
+                Ok(text) => {
+                    let question = text.trim_end_matches('\r');
+                    if question.trim().is_empty() {
+                        Err(problem_line(json, question, "empty question"))
+                    } else {
+                        questions.push(Question::from(question));
+                        Ok(())
+                    }
+                }
+                Err(_) => Err(problem_line(
+                    json,
+                    &String::from_utf8_lossy(&bytes),
+                    &format!("line {number} is not UTF-8 text"),
+                )),
+            });
+        }
+        let mut answers = engine.ask_many(&questions, top, threads).into_iter();
+        let mut out = String::new();
+        for outcome in outcomes {
+            let line = match outcome {
+                Ok(()) => {
+                    let answer = answers.next().context("an answer went missing")??;
                     if json {
                         render::json_line(&answer)
                     } else {
                         render::batch_line(&answer)
                     }
                 }
-            }
-            Err(_) => problem_line(
-                json,
-                &String::from_utf8_lossy(&bytes),
-                &format!("line {} is not UTF-8 text", number + 1),
-            ),
-        };
-        if let Err(e) = writeln!(io::stdout().lock(), "{out}") {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                return Ok(());
-            }
-            return Err(e).context("writing the answer");
+                Err(problem) => problem,
+            };
+            out.push_str(&line);
+            out.push('\n');
+        }
+        match io::stdout().lock().write_all(out.as_bytes()) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+            other => other.context("writing the answer")?,
         }
     }
     Ok(())

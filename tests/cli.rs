@@ -148,6 +148,53 @@ fn batch_mode_answers_each_line_in_order() {
     assert_eq!(lines[4]["verdict"], "greeting");
 }
 
+// Batch mode answers the lines already waiting together; a program that
+// writes one question and waits for its answer before the next must still
+// get it (the model's batching must not wait for a full batch).
+#[test]
+fn batch_mode_answers_a_line_before_the_next_is_written() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let dir = workspace();
+    let cmd = citebot_with_model(dir.path());
+    let mut child = std::process::Command::new(cmd.get_program())
+        .current_dir(dir.path())
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .env_remove("CITEBOT_MODEL")
+        .args(["ask", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (send, answers) = std::sync::mpsc::channel();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines() {
+            if send.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    // Generous: the first answer waits for the index to be built.
+    let wait = Duration::from_secs(120);
+    for question in ["how much does glybera cost", "what is exon skipping"] {
+        writeln!(stdin, "{question}").unwrap();
+        stdin.flush().unwrap();
+        let line = answers
+            .recv_timeout(wait)
+            .expect("an answer before the next line");
+        let answer: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(answer["question"], question);
+        assert!(answer["confidence"].is_number(), "{line}");
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
 #[test]
 fn batch_mode_without_json_prints_one_line_per_question() {
     let dir = workspace();

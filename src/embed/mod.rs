@@ -24,6 +24,11 @@ use wordpiece::WordPiece;
 /// Tokens a text is cut to, as sentence-transformers does for this model family.
 const MAX_TOKENS: usize = 256;
 
+/// About how many tokens one pass of [`Model::encode_all`] takes: enough rows
+/// for the matrix products to run at full speed, few enough that a pass's
+/// buffers stay small.
+const PASS_TOKENS: usize = 512;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("no model at {}: {source}", path.display())]
@@ -75,10 +80,6 @@ impl Model {
                 })?;
             Ok(bytes)
         };
-        let invalid = |reason: String| ModelError::Invalid {
-            path: dir.to_path_buf(),
-            reason,
-        };
         let config = read("config.json")?;
         let vocab = read("vocab.txt")?;
         let weights = read("model.safetensors")?;
@@ -92,7 +93,16 @@ impl Model {
                 })
             }
         };
-        let weights_sum = hex(&Sha256::digest(&weights));
+        // The weights' checksum is computed while they are read into the
+        // encoder: both take about as long, and a one-question run waits for both.
+        let (weights_sum, built) = std::thread::scope(|scope| {
+            let sum = scope.spawn(|| hex(&Sha256::digest(&weights)));
+            let built = Self::build(dir, &config, &vocab, &weights);
+            let sum = sum
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (sum, built)
+        });
         if let Some(sums) = &sums {
             for (name, bytes) in [
                 ("config.json", &config),
@@ -116,17 +126,7 @@ impl Model {
                 }
             }
         }
-        let config: BertConfig =
-            serde_json::from_slice(&config).map_err(|e| invalid(format!("config.json: {e}")))?;
-        let vocab = std::str::from_utf8(&vocab).map_err(|e| invalid(format!("vocab.txt: {e}")))?;
-        let tokenizer = WordPiece::from_vocab(vocab).map_err(invalid)?;
-        let dimensions = config.hidden_size;
-        let bert = Bert::from_safetensors(config, &weights).map_err(invalid)?;
-        if bert.vocab_size() < vocab.lines().count() {
-            return Err(invalid(
-                "vocab.txt is larger than the embedding table".into(),
-            ));
-        }
+        let (tokenizer, bert, dimensions) = built?;
         Ok(Model {
             tokenizer,
             bert,
@@ -134,6 +134,31 @@ impl Model {
             dimensions,
             scratch: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The tokenizer and encoder the files describe.
+    fn build(
+        dir: &Path,
+        config: &[u8],
+        vocab: &[u8],
+        weights: &[u8],
+    ) -> Result<(WordPiece, Bert, usize), ModelError> {
+        let invalid = |reason: String| ModelError::Invalid {
+            path: dir.to_path_buf(),
+            reason,
+        };
+        let config: BertConfig =
+            serde_json::from_slice(config).map_err(|e| invalid(format!("config.json: {e}")))?;
+        let vocab = std::str::from_utf8(vocab).map_err(|e| invalid(format!("vocab.txt: {e}")))?;
+        let tokenizer = WordPiece::from_vocab(vocab).map_err(invalid)?;
+        let dimensions = config.hidden_size;
+        let bert = Bert::from_safetensors(config, weights).map_err(invalid)?;
+        if bert.vocab_size() < vocab.lines().count() {
+            return Err(invalid(
+                "vocab.txt is larger than the embedding table".into(),
+            ));
+        }
+        Ok((tokenizer, bert, dimensions))
     }
 
     pub fn dimensions(&self) -> usize {
@@ -148,22 +173,30 @@ impl Model {
 
     /// The embedding of `text`, a unit vector.
     pub fn encode(&self, text: &str) -> Vec<f32> {
-        let ids = self.tokens(text);
+        self.encode_batch(&[text]).pop().unwrap_or_default()
+    }
+
+    /// The embeddings of `texts`, in order, computed in one pass: cheaper
+    /// per text than one pass each when the texts are short (questions).
+    pub fn encode_batch(&self, texts: &[&str]) -> Vec<Vec<f32>> {
+        let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.tokens(t)).collect();
+        let ids: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
         let mut scratch = self
             .scratch
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .pop()
             .unwrap_or_default();
-        let vector = self.bert.embed(&ids, &mut scratch);
+        let vectors = self.bert.embed(&ids, &mut scratch);
         self.scratch
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(scratch);
-        vector
+        vectors
     }
 
-    /// The embeddings of `texts`, in order, on up to `threads` threads;
+    /// The embeddings of `texts`, in order, on up to `threads` threads, a
+    /// pass taking consecutive texts up to about [`PASS_TOKENS`] tokens;
     /// `progress` is called with each finished count.
     pub fn encode_all(
         &self,
@@ -171,23 +204,36 @@ impl Model {
         threads: usize,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Vec<Vec<f32>> {
+        let mut passes = Vec::new();
+        let (mut start, mut tokens) = (0, 0);
+        for (i, text) in texts.iter().enumerate() {
+            // Words are a cheap stand-in for tokens: about 1.3 tokens a word.
+            tokens += text.split_whitespace().count() * 4 / 3 + 2;
+            if tokens >= PASS_TOKENS {
+                passes.push(start..i + 1);
+                (start, tokens) = (i + 1, 0);
+            }
+        }
+        if start < texts.len() {
+            passes.push(start..texts.len());
+        }
         let next = AtomicUsize::new(0);
         let done = AtomicUsize::new(0);
-        let slots: Vec<Mutex<Vec<f32>>> = texts.iter().map(|_| Mutex::default()).collect();
+        let slots: Vec<Mutex<Vec<Vec<f32>>>> = passes.iter().map(|_| Mutex::default()).collect();
         std::thread::scope(|scope| {
-            for _ in 0..threads.clamp(1, texts.len().max(1)) {
+            for _ in 0..threads.clamp(1, passes.len().max(1)) {
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(text) = texts.get(i) else { break };
-                    let vector = self.encode(text);
-                    *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = vector;
-                    progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+                    let Some(pass) = passes.get(i) else { break };
+                    let vectors = self.encode_batch(&texts[pass.clone()]);
+                    *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = vectors;
+                    progress(done.fetch_add(pass.len(), Ordering::Relaxed) + pass.len());
                 });
             }
         });
         slots
             .into_iter()
-            .map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .flat_map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner()))
             .collect()
     }
 }
@@ -206,4 +252,32 @@ fn expected_sum<'s>(sums: &'s str, name: &str) -> Option<&'s str> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cosine;
+    use crate::testing::model;
+
+    // Texts stacked in one pass must not see each other: each text's vector
+    // is the one it has alone, whatever its neighbours' lengths.
+    #[test]
+    fn texts_encoded_together_get_the_vectors_they_get_alone() {
+        let model = model();
+        let texts = [
+            "how much does it cost?",
+            "Luxturna treats a retinal disease that leads to blindness, in children and adults.",
+            "",
+            "why?",
+        ];
+        let together = model.encode_batch(&texts);
+        let threaded = model.encode_all(&texts, 2, &|_| {});
+        assert_eq!(together.len(), texts.len());
+        for ((text, a), b) in texts.iter().zip(&together).zip(&threaded) {
+            let alone = model.encode(text);
+            assert!(cosine(&alone, a) > 0.99999, "{text:?}");
+            assert!(cosine(&alone, b) > 0.99999, "{text:?}");
+        }
+        assert!(cosine(&together[0], &together[1]) < 0.9);
+    }
 }

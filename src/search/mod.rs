@@ -66,19 +66,82 @@ impl Engine {
 
     /// Answers `question` with at most `top` ranked passages.
     pub fn ask(&self, question: &Question, top: usize) -> Result<Answer, Error> {
+        self.answer(question, top, None)
+    }
+
+    /// Answers `questions`, in order, as [`Engine::ask`] would one by one,
+    /// on up to `threads` threads. Each thread encodes its share of the
+    /// questions in one pass of the model, which costs a question about
+    /// half of what encoding it alone does.
+    pub fn ask_many(
+        &self,
+        questions: &[Question],
+        top: usize,
+        threads: usize,
+    ) -> Vec<Result<Answer, Error>> {
+        let share = questions.len().div_ceil(threads.max(1)).max(1);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = questions
+                .chunks(share)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        let vectors = match &self.semantic {
+                            Some(semantic) => {
+                                let reads: Vec<&str> =
+                                    chunk.iter().map(|q| self.read_part(&q.text).0).collect();
+                                semantic
+                                    .encode_batch(&reads)
+                                    .into_iter()
+                                    .map(Some)
+                                    .collect()
+                            }
+                            None => vec![None; chunk.len()],
+                        };
+                        chunk
+                            .iter()
+                            .zip(vectors)
+                            .map(|(q, v)| self.answer(q, top, v))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| match w.join() {
+                    Ok(answers) => answers,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+                .collect()
+        })
+    }
+
+    /// The part of `text` that is read (the question's first
+    /// `max_question_chars` characters), and the notice saying so when cut.
+    fn read_part<'t>(&self, text: &'t str) -> (&'t str, Option<String>) {
+        let limit = self.config.max_question_chars;
+        match text.char_indices().nth(limit) {
+            Some((cut, _)) => (
+                &text[..cut],
+                Some(format!(
+                    "Only the first {limit} characters of the question were read."
+                )),
+            ),
+            None => (text, None),
+        }
+    }
+
+    /// [`Engine::ask`], with the question's embedding when it is known already.
+    fn answer(
+        &self,
+        question: &Question,
+        top: usize,
+        question_vector: Option<Vec<f32>>,
+    ) -> Result<Answer, Error> {
         let text = question.text.as_str();
         let top = top.max(1);
         let mut answer = Answer::empty(text, Verdict::NotCovered);
-        let limit = self.config.max_question_chars;
-        let read = match text.char_indices().nth(limit) {
-            Some((cut, _)) => {
-                answer.notice = Some(format!(
-                    "Only the first {limit} characters of the question were read."
-                ));
-                &text[..cut]
-            }
-            None => text,
-        };
+        let (read, notice) = self.read_part(text);
+        answer.notice = notice;
         let lookup = Lookup::new(&self.index);
         let query = match query::read(&lookup, &self.config, read)? {
             Reading::Greeting => {
@@ -92,7 +155,10 @@ impl Engine {
 
         let mut retrieved =
             retrieve::candidates(&lookup, &query.concepts, self.config.candidates.max(top))?;
-        let question_vector = self.semantic.as_ref().map(|s| s.encode(read));
+        let question_vector = match (&self.semantic, question_vector) {
+            (Some(semantic), None) => Some(semantic.encode(read)),
+            (_, known) => known,
+        };
         if let (Some(semantic), Some(q)) = (&self.semantic, &question_vector) {
             for address in semantic.nearest(&self.index, q, self.config.semantic_candidates) {
                 if !retrieved.iter().any(|r| r.address == address) {

@@ -34,6 +34,10 @@ impl Semantic {
         self.model.encode(question)
     }
 
+    pub fn encode_batch(&self, questions: &[&str]) -> Vec<Vec<f32>> {
+        self.model.encode_batch(questions)
+    }
+
     /// The index's vectors, if the build made them with this model.
     pub fn vectors<'i>(&self, index: &'i Index) -> Option<&'i Vectors> {
         index
@@ -134,5 +138,52 @@ mod tests {
         let top = &answer.hits[0];
         assert!(top.passage.text.contains("Glybera"));
         assert!(top.evidence.similarity.is_some_and(|s| s > 0.3));
+    }
+
+    // Batch mode answers lines together on several threads: the order and
+    // every answer must be those of asking one by one.
+    #[test]
+    fn questions_asked_together_get_the_answers_they_get_alone() {
+        let dir = corpus_with(
+            "# T\n\n## Price\n\nGlybera costs around one million euros per treatment.\n\n\
+             ## Eyes\n\nLuxturna treats a retinal disease that leads to blindness.\n\n\
+             ## Blood\n\nSickle cell disease is treated by editing blood stem cells.\n",
+        );
+        let (corpus_dir, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
+        let options = index::BuildOptions {
+            model: Some(model()),
+            ..Default::default()
+        };
+        index::build_with(&corpus_dir, &index_dir, &options, &mut |_| {}).unwrap();
+        let engine = Engine::new(
+            Index::open(&index_dir).unwrap(),
+            SearchConfig::default(),
+            Some(model()),
+        );
+        let questions: Vec<Question> = [
+            "how much does glybera cost",
+            "hello",
+            "what cures going blind",
+            "editing of stem cells",
+            "the price of a treatment for the eyes",
+        ]
+        .into_iter()
+        .map(Question::new)
+        .collect();
+        let together = engine.ask_many(&questions, 2, 2);
+        assert_eq!(together.len(), questions.len());
+        for (question, answer) in questions.iter().zip(together) {
+            let (answer, alone) = (answer.unwrap(), engine.ask(question, 2).unwrap());
+            assert_eq!(answer.question, question.text);
+            assert_eq!(answer.verdict, alone.verdict, "{}", question.text);
+            let texts = |a: &crate::answer::Answer| {
+                a.hits
+                    .iter()
+                    .map(|h| h.passage.text.clone())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(texts(&answer), texts(&alone), "{}", question.text);
+            assert!((answer.confidence - alone.confidence).abs() < 1e-4);
+        }
     }
 }
