@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use citebot::analysis::{self, Analysed};
-use citebot::answer::{Answer, Question};
+use citebot::answer::{Answer, Question, Turn};
 use citebot::config::{Config, SearchConfig};
 use citebot::index::{self, Index};
 use citebot::render;
@@ -84,6 +84,33 @@ fn index_passage(bencher: divan::Bencher) {
 
 #[divan::bench(args = QUESTIONS)]
 fn search(question: &str) -> Answer {
+    engine()
+        .ask(&Question::new(divan::black_box(question)), 3)
+        .expect("answer")
+}
+
+/// A follow-up asked after two turns, the conversation's words carried in
+/// (issue 23: at most 20 % over `search` of a question on its own).
+#[divan::bench(args = ["how much does it cost?", "and luxturna?"])]
+fn search_follow_up(bencher: divan::Bencher, question: &str) {
+    let mut earlier = Vec::new();
+    for turn in ["what is glybera", "what disease does it treat?"] {
+        let answer = engine()
+            .ask(&Question::after(turn, earlier.clone()), 3)
+            .expect("answer");
+        earlier.push(Turn::of(&answer));
+    }
+    let question = Question::after(question, earlier);
+    bencher.bench(|| {
+        engine()
+            .ask(divan::black_box(&question), 3)
+            .expect("answer")
+    });
+}
+
+/// The same follow-ups asked on their own, for comparison.
+#[divan::bench(args = ["how much does it cost?", "and luxturna?"])]
+fn search_follow_up_alone(question: &str) -> Answer {
     engine()
         .ask(&Question::new(divan::black_box(question)), 3)
         .expect("answer")

@@ -12,17 +12,36 @@ use crate::passages::Passage;
 pub struct Question {
     pub text: String,
     /// Earlier turns of the conversation, oldest first; empty for a question
-    /// asked on its own. Ranking reads only `text` so far: this is where a
-    /// follow-up's context comes in, without changing every caller again.
+    /// asked on its own. A follow-up that leans on them ("how much does it
+    /// cost?") is answered with their subject carried over.
     pub earlier: Vec<Turn>,
 }
 
 /// One earlier turn of a conversation: what was asked and what answered it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Turn {
+    /// The question as it was understood: its words and those it carried
+    /// from the turns before it, so a subject lasts through a conversation.
     pub question: String,
-    /// The passage that answered, if the question was answered.
-    pub answer: Option<Passage>,
+    /// The sentence that answered it, if it was answered: a follow-up may
+    /// point at something named only there.
+    pub answer: Option<String>,
+}
+
+impl Turn {
+    /// The turn `answer` makes of its question in a conversation.
+    pub fn of(answer: &Answer) -> Turn {
+        Turn {
+            question: answer
+                .understood_as
+                .clone()
+                .unwrap_or_else(|| answer.question.clone()),
+            answer: (answer.verdict == Verdict::Answered)
+                .then(|| answer.hits.first())
+                .flatten()
+                .map(|hit| hit.best_sentence_text().to_string()),
+        }
+    }
 }
 
 impl Question {
@@ -30,6 +49,14 @@ impl Question {
         Question {
             text: text.into(),
             earlier: Vec::new(),
+        }
+    }
+
+    /// `text` asked after `earlier` turns.
+    pub fn after(text: impl Into<String>, earlier: Vec<Turn>) -> Self {
+        Question {
+            text: text.into(),
+            earlier,
         }
     }
 }
@@ -101,6 +128,10 @@ pub struct Answer {
     pub hints: Vec<String>,
     /// Something the user should know about how the question was read.
     pub notice: Option<String>,
+    /// For a follow-up answered with its conversation's subject carried
+    /// over: the question as understood, e.g. "how much does it cost?
+    /// (Strimvelis)". None for a question read on its own.
+    pub understood_as: Option<String>,
     /// Share of the question's content words the corpus knows (rarity-weighted).
     pub known_share: f32,
     /// How sure the search is that the best passage answers: the verdict
@@ -120,6 +151,7 @@ impl Answer {
             hits: Vec::new(),
             hints: Vec::new(),
             notice: None,
+            understood_as: None,
             known_share: 0.0,
             confidence: 0.0,
             objections: Vec::new(),

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::answer::Question;
+use crate::answer::{Answer, Question};
+use crate::chat::{Conversation, Line};
 use crate::config::Config;
 use crate::exit::ExitCode;
 use crate::index;
@@ -50,6 +51,17 @@ pub struct Paths {
     pub index: PathBuf,
 }
 
+/// How answers are shown, for `ask` and `chat`.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct Output {
+    /// How many passages to show
+    #[arg(short = 'n', long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub top: u16,
+    /// One JSON object per answer instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Rebuild the index from the corpus
@@ -72,15 +84,26 @@ a line and writes one answer a line, in order."
     Ask {
         #[command(flatten)]
         paths: Paths,
-        /// How many passages to show
-        #[arg(short = 'n', long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=50))]
-        top: u16,
-        /// One JSON object per answer instead of text
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
         /// The question; several words are joined with spaces
         #[arg(value_name = "QUESTION")]
         question: Vec<String>,
+    },
+    /// A conversation: follow-up questions are read in the context of the ones before
+    #[command(
+        long_about = "Starts a conversation about the corpus: each question is read after the \
+ones before it, so \"how much does it cost?\" after \"what is Strimvelis?\" asks about Strimvelis \
+(the answer says how it was understood). /new starts a new conversation, /more shows the last \
+question's next passages, /quit or Ctrl-D leaves.\n\nWith standard input not a terminal, reads \
+one turn a line and writes one answer a line (with --json, the object of `ask --json`, \
+understood_as included); /new lines print nothing."
+    )]
+    Chat {
+        #[command(flatten)]
+        paths: Paths,
+        #[command(flatten)]
+        output: Output,
     },
     /// Run the Discord bot (needs DISCORD_TOKEN)
     #[command(
@@ -205,8 +228,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Ask {
             paths,
-            top,
-            json,
+            output: Output { top, json },
             question,
         } => {
             // Batch mode only when no question is given at all: an empty
@@ -235,6 +257,19 @@ pub fn run() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::Success)
         }
+        Command::Chat {
+            paths,
+            output: Output { top, json },
+        } => {
+            let engine = open_engine(&paths, &config)?;
+            let top = usize::from(top);
+            if io::stdin().is_terminal() {
+                chat_terminal(&engine, top, json)?;
+            } else {
+                chat_lines(&engine, top, json)?;
+            }
+            Ok(ExitCode::Success)
+        }
         Command::Eval {
             file,
             paths,
@@ -242,6 +277,13 @@ pub fn run() -> anyhow::Result<ExitCode> {
             misses,
             dump,
         } => {
+            if crate::eval::conversations::is_conversations(&file) {
+                let conversations = crate::eval::conversations::load(&file)?;
+                let engine = open_engine(&paths, &config)?;
+                let report = crate::eval::conversations::run(&engine, &conversations, top)?;
+                write_out(&report.table(misses))?;
+                return Ok(ExitCode::Success);
+            }
             let questions = crate::eval::load(&file)?;
             let engine = open_engine(&paths, &config)?;
             let report = crate::eval::run(&engine, &questions, top)?;
@@ -451,6 +493,109 @@ fn answer_lines(engine: &Engine, top: usize, json: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `chat` at a terminal: a prompt with line editing and history.
+fn chat_terminal(engine: &Engine, top: usize, json: bool) -> anyhow::Result<()> {
+    let mut editor = rustyline::DefaultEditor::new().context("starting the line editor")?;
+    let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut conversation = Conversation::new();
+    println!("Ask about the corpus. /new starts over, /more shows more passages, /quit leaves.");
+    loop {
+        let line = match editor.readline("> ") {
+            Ok(line) => line,
+            Err(rustyline::error::ReadlineError::Interrupted) => continue,
+            Err(rustyline::error::ReadlineError::Eof) => return Ok(()),
+            Err(e) => return Err(e).context("reading the question"),
+        };
+        let _ = editor.add_history_entry(line.as_str());
+        let render = |answer: &Answer| {
+            if json {
+                render::json_line(answer) + "\n"
+            } else {
+                render::text(answer, Style { color })
+            }
+        };
+        let out = match Line::parse(&line) {
+            Line::Quit => return Ok(()),
+            Line::Empty => continue,
+            Line::New => {
+                conversation.reset();
+                "New conversation.\n".to_string()
+            }
+            Line::More => match conversation.more(engine, top)? {
+                Some(answer) if !answer.hits.is_empty() => render(&answer),
+                Some(_) => "No more passages.\n".to_string(),
+                None => "Nothing asked yet.\n".to_string(),
+            },
+            Line::Unknown(command) => {
+                format!("Unknown command {command}: /new, /more or /quit.\n")
+            }
+            Line::Ask(question) => render(&conversation.ask(engine, question, top)?),
+        };
+        write_out(&format!("{out}\n"))?;
+    }
+}
+
+/// `chat` with standard input not a terminal: one turn a line in, one
+/// answer a line out (`/new` lines print nothing). Outside tools drive this.
+fn chat_lines(engine: &Engine, top: usize, json: bool) -> anyhow::Result<()> {
+    let mut conversation = Conversation::new();
+    for (number, line) in io::stdin().lock().split(b'\n').enumerate() {
+        let bytes = line.context("reading questions from standard input")?;
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            let problem = format!("line {} is not UTF-8 text", number + 1);
+            if !emit(&problem_line(
+                json,
+                &String::from_utf8_lossy(&bytes),
+                &problem,
+            ))? {
+                return Ok(());
+            }
+            continue;
+        };
+        let text = text.trim_end_matches('\r');
+        let one_line = |answer: &Answer| match (&answer.understood_as, json) {
+            (_, true) => render::json_line(answer),
+            (Some(understood), false) => {
+                format!(
+                    "(understood as: {understood}) {}",
+                    render::batch_line(answer)
+                )
+            }
+            (None, false) => render::batch_line(answer),
+        };
+        let out = match Line::parse(text) {
+            Line::Quit => return Ok(()),
+            Line::New => {
+                conversation.reset();
+                continue;
+            }
+            Line::Empty => problem_line(json, text, "empty question"),
+            Line::More => match conversation.more(engine, top)? {
+                Some(answer) => one_line(&answer),
+                None => problem_line(json, text, "nothing asked yet"),
+            },
+            Line::Unknown(command) => problem_line(
+                json,
+                text,
+                &format!("unknown command {command}: /new, /more or /quit"),
+            ),
+            Line::Ask(question) => one_line(&conversation.ask(engine, question, top)?),
+        };
+        if !emit(&out)? {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Writes `line` and a newline to stdout; false when the reader has gone.
+fn emit(line: &str) -> anyhow::Result<bool> {
+    match writeln!(io::stdout().lock(), "{line}") {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        other => other.context("writing the answer").map(|()| true),
+    }
 }
 
 fn problem_line(json: bool, question: &str, problem: &str) -> String {

@@ -49,6 +49,13 @@ pub struct SearchConfig {
     pub min_confidence: f32,
     /// "Hello", "help": answered with how to ask rather than searched.
     pub greetings: bool,
+    /// A follow-up's words carried from the turn before weigh this much
+    /// beside its own (1); the rarest words of the sentence that answered
+    /// that turn weigh `context_answer_weight`; each turn further back
+    /// multiplies both by `context_fade`.
+    pub context_weight: f32,
+    pub context_answer_weight: f32,
+    pub context_fade: f32,
 }
 
 impl Default for SearchConfig {
@@ -70,6 +77,9 @@ impl Default for SearchConfig {
             confidence_coverage: 0.5,
             min_confidence: 0.68,
             greetings: true,
+            context_weight: 0.5,
+            context_answer_weight: 0.35,
+            context_fade: 0.5,
         }
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod analysis;
 pub mod answer;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod corpus;

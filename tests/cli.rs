@@ -345,3 +345,33 @@ fn a_missing_or_damaged_model_is_one_warning_and_the_lexical_answer() {
         );
     }
 }
+
+// The contract outside tools drive (issue 23): one turn a line in, one JSON
+// answer a line out with `understood_as`; `/new` prints nothing and forgets.
+#[test]
+fn chat_reads_follow_ups_in_context_one_answer_a_line() {
+    let dir = workspace();
+    let out = stdout_of(citebot(dir.path()).args(["chat", "--json"]).write_stdin(
+        "what is glybera\nhow much does it cost?\n/more\n/new\nhow much does it cost?\n\n",
+    ));
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert_eq!(lines[0]["understood_as"], Value::Null);
+    let understood = lines[1]["understood_as"].as_str().unwrap();
+    assert!(
+        understood.to_lowercase().contains("glybera"),
+        "{understood}"
+    );
+    let best = lines[1]["passages"][0]["best_sentence"].as_str().unwrap();
+    assert!(best.contains("Glybera costs"), "{best}");
+    assert_eq!(lines[2]["question"], "how much does it cost?");
+    assert_eq!(
+        lines[2]["passages"][0]["rank"], 4,
+        "/more: the next passages"
+    );
+    assert_eq!(lines[3]["understood_as"], Value::Null, "after /new");
+    assert_eq!(lines[4]["error"], "empty question");
+}

@@ -248,11 +248,17 @@ pub fn discord_reply(answer: &Answer) -> Reply {
             }
         }
     };
-    let content = answer
-        .notice
+    // A follow-up shows what it was taken to ask, so a wrong guess is seen.
+    let understood = answer
+        .understood_as
         .as_deref()
-        .map(|n| cut(&escape_markdown(n), limits::CONTENT))
-        .unwrap_or_default();
+        .map(|u| format!("Understood as: {}", escape_markdown(u)));
+    let content = [answer.notice.as_deref().map(escape_markdown), understood]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n");
+    let content = cut(&content, limits::CONTENT);
     Reply {
         content,
         more: answer.answered() && answer.hits.len() > DISCORD_FIRST_PAGE,
@@ -369,6 +375,7 @@ mod tests {
             hits,
             hints: Vec::new(),
             notice: None,
+            understood_as: None,
             known_share: 1.0,
             confidence: 1.0,
             objections: Vec::new(),

@@ -16,6 +16,9 @@ pub struct JsonAnswer<'a> {
     pub error: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<&'a str>,
+    /// A follow-up read with its conversation's subject carried over: the
+    /// question as understood; null for a question read on its own.
+    pub understood_as: Option<&'a str>,
     pub hints: &'a [String],
     /// Share of the question's content words the corpus knows (rarity-weighted).
     pub known_share: f32,
@@ -68,6 +71,7 @@ pub fn json(answer: &Answer) -> JsonAnswer<'_> {
         },
         error: None,
         notice: answer.notice.as_deref(),
+        understood_as: answer.understood_as.as_deref(),
         hints: if answer.answered() {
             &[]
         } else {
@@ -96,6 +100,7 @@ pub fn error_line(question: &str, problem: &str) -> String {
         verdict: "error",
         error: Some(problem),
         notice: None,
+        understood_as: None,
         hints: &[],
         known_share: 0.0,
         confidence: 0.0,

@@ -59,6 +59,9 @@ pub fn text(answer: &Answer, style: Style) -> String {
     if let Some(notice) = &answer.notice {
         out.push_str(&format!("Note: {notice}\n\n"));
     }
+    if let Some(understood) = &answer.understood_as {
+        out.push_str(&format!("Understood as: {understood}\n\n"));
+    }
     match answer.verdict {
         Verdict::Greeting => {
             out.push_str(&format!("Hello! {USAGE_HINT}\n"));

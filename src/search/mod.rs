@@ -13,6 +13,7 @@
 //!    threshold decides "not covered".
 //! 5. [`display`]: the best sentence and matched words of the passages shown.
 
+mod context;
 mod display;
 mod query;
 mod rerank;
@@ -27,6 +28,7 @@ use crate::embed::Model;
 use crate::index::Index;
 use crate::Error;
 
+use context::{Carried, Stance};
 use display::Display;
 use query::{Query, Reading};
 use rerank::{Candidate, Matcher, Stage};
@@ -64,9 +66,28 @@ impl Engine {
         &self.index
     }
 
-    /// Answers `question` with at most `top` ranked passages.
+    /// Answers `question` with at most `top` ranked passages; a follow-up
+    /// that leans on its conversation with the conversation's subject carried
+    /// over (and says so in `understood_as`).
     pub fn ask(&self, question: &Question, top: usize) -> Result<Answer, Error> {
-        self.answer(question, top, None)
+        if question.earlier.is_empty() {
+            return self.answer(question, top, None, &[]);
+        }
+        let read = self.read_part(&question.text).0;
+        let tokens = crate::analysis::tokens(read);
+        if context::stance(&tokens) != Stance::Leans {
+            return self.answer(question, top, None, &[]);
+        }
+        let lookup = Lookup::new(&self.index);
+        let carried = context::carried(&lookup, &self.config, &question.earlier, &tokens)?;
+        if carried.is_empty() {
+            return self.answer(question, top, None, &[]);
+        }
+        let understood = context::understood(read, &carried);
+        let vector = self.semantic.as_ref().map(|s| s.encode(&understood));
+        let mut answer = self.answer(question, top, vector, &carried)?;
+        answer.understood_as = Some(understood);
+        Ok(answer)
     }
 
     /// Answers `questions`, in order, as [`Engine::ask`] would one by one,
@@ -100,7 +121,14 @@ impl Engine {
                         chunk
                             .iter()
                             .zip(vectors)
-                            .map(|(q, v)| self.answer(q, top, v))
+                            .map(|(q, v)| {
+                                if q.earlier.is_empty() {
+                                    self.answer(q, top, v, &[])
+                                } else {
+                                    // A follow-up's encoding depends on its conversation.
+                                    self.ask(q, top)
+                                }
+                            })
                             .collect::<Vec<_>>()
                     })
                 })
@@ -130,12 +158,14 @@ impl Engine {
         }
     }
 
-    /// [`Engine::ask`], with the question's embedding when it is known already.
+    /// [`Engine::ask`] for `question`'s own text with the words `carried`
+    /// from its conversation, and its embedding when it is known already.
     fn answer(
         &self,
         question: &Question,
         top: usize,
         question_vector: Option<Vec<f32>>,
+        carried: &[Carried],
     ) -> Result<Answer, Error> {
         let text = question.text.as_str();
         let top = top.max(1);
@@ -143,7 +173,7 @@ impl Engine {
         let (read, notice) = self.read_part(text);
         answer.notice = notice;
         let lookup = Lookup::new(&self.index);
-        let query = match query::read(&lookup, &self.config, read)? {
+        let query = match query::read(&lookup, &self.config, read, carried)? {
             Reading::Greeting => {
                 answer.verdict = Verdict::Greeting;
                 return Ok(answer);

@@ -3,6 +3,7 @@
 //! the other way, synonyms, acronyms) and its rarity; and the question's frame
 //! says what it asks for ("what is X", "what does X stand for", "why").
 
+use super::context::Carried;
 use super::retrieve::Lookup;
 use crate::analysis::{self, Token};
 use crate::config::SearchConfig;
@@ -47,10 +48,16 @@ pub(crate) enum Reading {
     Query(Query),
 }
 
-/// Reads `text` (the question, already cut to its length limit).
-pub(crate) fn read(lookup: &Lookup, config: &SearchConfig, text: &str) -> Result<Reading, Error> {
+/// Reads `text` (the question, already cut to its length limit), with the
+/// words `carried` from its conversation as concepts of their own weight.
+pub(crate) fn read(
+    lookup: &Lookup,
+    config: &SearchConfig,
+    text: &str,
+    carried: &[Carried],
+) -> Result<Reading, Error> {
     let tokens = analysis::tokens(text);
-    if config.greetings && is_greeting(&tokens) {
+    if config.greetings && carried.is_empty() && is_greeting(&tokens) {
         return Ok(Reading::Greeting);
     }
     // "What does AAV stand for": the frame names no subject.
@@ -60,7 +67,23 @@ pub(crate) fn read(lookup: &Lookup, config: &SearchConfig, text: &str) -> Result
     } else {
         tokens
     };
-    let concepts = concepts(lookup, config, &tokens)?;
+    let mut concepts = concepts(lookup, config, &tokens)?;
+    for word in carried {
+        let df = lookup.doc_freq(&word.stem)?;
+        if df == 0
+            || concepts
+                .iter()
+                .any(|c| c.alternatives.iter().any(|(s, _)| *s == word.stem))
+        {
+            continue;
+        }
+        concepts.push(Concept {
+            word: word.word.to_lowercase(),
+            alternatives: vec![(word.stem.clone(), word.weight)],
+            known: 1.0,
+            idf: idf(lookup, df) * word.weight,
+        });
+    }
     let total_idf: f32 = concepts.iter().map(|c| c.idf).sum();
     if total_idf <= 0.0 {
         return Ok(Reading::Empty);
@@ -119,8 +142,7 @@ fn concepts(
     config: &SearchConfig,
     tokens: &[Token],
 ) -> Result<Vec<Concept>, Error> {
-    let n = lookup.passages().max(1) as f32;
-    let idf = |df: u64| (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
+    let idf = |df: u64| idf(lookup, df);
 
     let mut concepts: Vec<Concept> = Vec::new();
     // Stems of the content words in question order, and which concept each is.
@@ -230,6 +252,12 @@ fn concepts(
 
 /// Corpus words within a small edit distance of `word`, the closest ones
 /// (the first three in dictionary order).
+/// BM25's rarity of a stem `df` passages hold.
+fn idf(lookup: &Lookup, df: u64) -> f32 {
+    let n = lookup.passages().max(1) as f32;
+    (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln()
+}
+
 fn corrections(index: &Index, word: &str) -> Result<Vec<String>, Error> {
     // Two edits only in long words: in short ones they reach unrelated words.
     let max_distance = match word.chars().count() {

@@ -1,6 +1,9 @@
 //! Answer quality on a question file (the format of `shared/eval/`): Hit@k and
 //! MRR@10 on the ranking for answerable questions, plus how often answerable
-//! questions are answered and unanswerable ones get "not covered".
+//! questions are answered and unanswerable ones get "not covered"; and the
+//! same on conversations ([`conversations`]).
+
+pub mod conversations;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -28,7 +31,7 @@ pub enum EvalError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}:{line}: not a question object: {message}")]
+    #[error("{path}:{line}: not a question (or conversation) object: {message}")]
     Parse {
         path: String,
         line: usize,
@@ -39,6 +42,11 @@ pub enum EvalError {
 }
 
 pub fn load(path: &Path) -> Result<Vec<Question>, EvalError> {
+    load_lines(path)
+}
+
+/// The JSON objects of a file, one a non-empty line.
+fn load_lines<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, EvalError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| EvalError::Read {
         path: shown.clone(),
@@ -78,6 +86,24 @@ impl Tally {
             n as f64 / d as f64
         }
     }
+    /// Counts one question: whether it could be answered, whether it was,
+    /// and the rank (from 0) of its first correct passage.
+    pub fn add(&mut self, answerable: bool, answered: bool, rank: Option<usize>) {
+        if answerable {
+            self.answerable += 1;
+            if let Some(r) = rank {
+                self.hit1 += usize::from(r < 1);
+                self.hit3 += usize::from(r < 3);
+                self.hit5 += usize::from(r < 5);
+                self.reciprocal_rank += 1.0 / (r + 1) as f64;
+            }
+            self.answered += usize::from(answered);
+        } else {
+            self.unanswerable += 1;
+            self.abstained += usize::from(!answered);
+        }
+    }
+
     pub fn hit_at_1(&self) -> f64 {
         Self::ratio(self.hit1, self.answerable)
     }
@@ -163,19 +189,7 @@ pub fn run(engine: &Engine, questions: &[Question], top: usize) -> Result<Report
             }
         }
         for tally in [&mut report.overall, report.by_kind.entry(kind).or_default()] {
-            if q.answerable {
-                tally.answerable += 1;
-                if let Some(r) = rank {
-                    tally.hit1 += usize::from(r < 1);
-                    tally.hit3 += usize::from(r < 3);
-                    tally.hit5 += usize::from(r < 5);
-                    tally.reciprocal_rank += 1.0 / (r + 1) as f64;
-                }
-                tally.answered += usize::from(answer.answered());
-            } else {
-                tally.unanswerable += 1;
-                tally.abstained += usize::from(!answer.answered());
-            }
+            tally.add(q.answerable, answer.answered(), rank);
         }
         report.outcomes.push(Outcome {
             id: q.id.clone(),
@@ -197,36 +211,10 @@ fn median(values: &[usize]) -> usize {
 impl Report {
     /// The table `citebot eval` prints.
     pub fn table(&self, show_misses: bool) -> String {
-        let mut out = String::new();
-        let row = |out: &mut String, name: &str, t: &Tally| {
-            let _ = writeln!(
-                out,
-                "{name:<12} {:>4} {:>6.3} {:>6.3} {:>6.3} {:>7.3} {:>9} {:>10}",
-                t.answerable + t.unanswerable,
-                t.hit_at_1(),
-                t.hit_at_3(),
-                t.hit_at_5(),
-                t.mrr_at_10(),
-                if t.answerable > 0 {
-                    format!("{:.3}", t.answered_rate())
-                } else {
-                    "-".into()
-                },
-                if t.unanswerable > 0 {
-                    format!("{:.3}", t.abstained_rate())
-                } else {
-                    "-".into()
-                },
-            );
-        };
-        let _ = writeln!(
-            out,
-            "{:<12} {:>4} {:>6} {:>6} {:>6} {:>7} {:>9} {:>10}",
-            "kind", "n", "Hit@1", "Hit@3", "Hit@5", "MRR@10", "answered", "abstained"
-        );
-        row(&mut out, "all", &self.overall);
+        let mut out = header("kind", 12);
+        row(&mut out, "all", &self.overall, 12);
         for (kind, tally) in &self.by_kind {
-            row(&mut out, kind, tally);
+            row(&mut out, kind, tally, 12);
         }
         let _ = writeln!(
             out,
@@ -257,4 +245,34 @@ impl Report {
         }
         out
     }
+}
+
+/// The first line of a table of tallies, its rows named under `first` in `width` characters.
+fn header(first: &str, width: usize) -> String {
+    format!(
+        "{first:<width$} {:>4} {:>6} {:>6} {:>6} {:>7} {:>9} {:>10}\n",
+        "n", "Hit@1", "Hit@3", "Hit@5", "MRR@10", "answered", "abstained"
+    )
+}
+
+/// One row of that table.
+fn row(out: &mut String, name: &str, t: &Tally, width: usize) {
+    let rate = |count: usize, rate: f64| {
+        if count > 0 {
+            format!("{rate:.3}")
+        } else {
+            "-".into()
+        }
+    };
+    let _ = writeln!(
+        out,
+        "{name:<width$} {:>4} {:>6.3} {:>6.3} {:>6.3} {:>7.3} {:>9} {:>10}",
+        t.answerable + t.unanswerable,
+        t.hit_at_1(),
+        t.hit_at_3(),
+        t.hit_at_5(),
+        t.mrr_at_10(),
+        rate(t.answerable, t.answered_rate()),
+        rate(t.unanswerable, t.abstained_rate()),
+    );
 }

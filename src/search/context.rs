@@ -1,0 +1,221 @@
+//! A follow-up read in its conversation. "How much does it cost?" after
+//! "what is Strimvelis?" asks about Strimvelis: the earlier turns' words (and
+//! the rarest words of the sentence that answered them, where a follow-up
+//! may find what "it" is) are carried into the question, weighted below its
+//! own words and fading with each turn back. Whether a question leans on the
+//! turns before is read from its grammar alone: a pronoun or demonstrative,
+//! an opening "and" or "what about", too few words of its own to stand
+//! alone; and a question that says it starts afresh ("btw", "unrelated")
+//! carries nothing.
+
+use super::retrieve::Lookup;
+use crate::analysis::{self, Token};
+use crate::answer::Turn;
+use crate::config::SearchConfig;
+use crate::Error;
+
+/// How a question stands toward the conversation before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stance {
+    /// It says it starts a new subject.
+    Fresh,
+    /// It leans on what came before.
+    Leans,
+    /// It stands on its own words.
+    Alone,
+}
+
+/// Words that point back at something named before: English's third-person
+/// pronouns and demonstratives ("one" as in "which one").
+const ANAPHORS: &[&str] = &[
+    "it",
+    "its",
+    "itself",
+    "they",
+    "them",
+    "their",
+    "theirs",
+    "themselves",
+    "this",
+    "that",
+    "these",
+    "those",
+    "he",
+    "him",
+    "his",
+    "she",
+    "her",
+    "one",
+    "ones",
+];
+
+/// First words that continue the exchange rather than open one.
+const OPENERS: &[&str] = &["and", "also", "but", "so", "then", "same"];
+
+/// Two-word openings that do the same ("what about X?").
+const ABOUT: &[[&str; 2]] = &[["what", "about"], ["how", "about"], ["and", "what"]];
+
+/// Openings that announce a new subject.
+const FRESH: &[&[&str]] = &[
+    &["btw"],
+    &["by", "the", "way"],
+    &["unrelated"],
+    &["new", "question"],
+    &["another", "question"],
+    &["different", "question"],
+    &["new", "topic"],
+    &["different", "topic"],
+    &["other", "topic"],
+    &["off", "topic"],
+    &["changing", "the", "subject"],
+    &["change", "of", "subject"],
+];
+
+/// A question with at most this many content words cannot stand alone in a
+/// conversation ("which tools are used?", "how many patients?").
+const FEW_WORDS: usize = 2;
+
+/// Turns looked back at.
+const TURNS: usize = 3;
+
+/// Words carried from the turns before, at most.
+const CARRIED: usize = 6;
+
+/// Words of an answer's sentence carried: its rarest.
+const ANSWER_WORDS: usize = 2;
+
+pub(crate) fn stance(tokens: &[Token]) -> Stance {
+    let words = analysis::plain_words(tokens);
+    let starts = |phrase: &[&str]| words.len() >= phrase.len() && words[..phrase.len()] == *phrase;
+    if FRESH.iter().any(|p| starts(p)) {
+        return Stance::Fresh;
+    }
+    let content = words
+        .iter()
+        .filter(|w| w.chars().count() > 1 && !analysis::is_stop_word(w))
+        .count();
+    if words.first().is_some_and(|w| OPENERS.contains(w))
+        || ABOUT.iter().any(|p| starts(p))
+        || words.iter().any(|w| ANAPHORS.contains(w))
+        || content <= FEW_WORDS
+    {
+        Stance::Leans
+    } else {
+        Stance::Alone
+    }
+}
+
+/// A word carried into a follow-up: as written where it was found, and its
+/// weight beside the question's own words (1).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Carried {
+    pub word: String,
+    pub stem: String,
+    pub weight: f32,
+}
+
+/// The words `earlier` turns lend a question whose own stems are `own`,
+/// heaviest first.
+pub(crate) fn carried(
+    lookup: &Lookup,
+    config: &SearchConfig,
+    earlier: &[Turn],
+    own: &[Token],
+) -> Result<Vec<Carried>, Error> {
+    let mut found: Vec<Carried> = Vec::new();
+    let mut offer = |word: &str, stem: &str, weight: f32| {
+        if own.iter().any(|t| t.stem == stem) {
+            return;
+        }
+        match found.iter_mut().find(|c| c.stem == stem) {
+            Some(known) => known.weight = known.weight.max(weight),
+            None => found.push(Carried {
+                word: word.to_string(),
+                stem: stem.to_string(),
+                weight,
+            }),
+        }
+    };
+    let mut fade = 1.0;
+    for turn in earlier.iter().rev().take(TURNS) {
+        for (word, stem) in content_words(&turn.question) {
+            offer(word, &stem, config.context_weight * fade);
+        }
+        if let Some(sentence) = &turn.answer {
+            let mut rare = Vec::new();
+            for (word, stem) in content_words(sentence) {
+                let df = lookup.doc_freq(&stem)?;
+                if df > 0 && !rare.iter().any(|(_, s, _)| *s == stem) {
+                    rare.push((word, stem, df));
+                }
+            }
+            rare.sort_by_key(|&(_, _, df)| df);
+            for (word, stem, _) in rare.into_iter().take(ANSWER_WORDS) {
+                offer(word, &stem, config.context_answer_weight * fade);
+            }
+        }
+        fade *= config.context_fade;
+    }
+    // Stable: among equal weights, the order they were found in (newest turn first).
+    found.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+    found.truncate(CARRIED);
+    Ok(found)
+}
+
+/// The question as understood: its own text and the carried words.
+pub(crate) fn understood(text: &str, carried: &[Carried]) -> String {
+    let words: Vec<&str> = carried.iter().map(|c| c.word.as_str()).collect();
+    format!("{} ({})", text.trim(), words.join(", "))
+}
+
+/// The content words of `text` as written, with their stems.
+fn content_words(text: &str) -> Vec<(&str, String)> {
+    analysis::tokens(text)
+        .into_iter()
+        .filter(|t| !t.derived && t.word.chars().count() > 1 && !analysis::is_stop_word(&t.word))
+        .filter_map(|t| Some((text.get(t.start..t.end)?, t.stem)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stance_of(text: &str) -> Stance {
+        stance(&analysis::tokens(text))
+    }
+
+    #[test]
+    fn pronouns_openers_and_short_questions_lean_on_the_conversation() {
+        assert_eq!(stance_of("how much does it cost?"), Stance::Leans);
+        assert_eq!(stance_of("and for hemophilia?"), Stance::Leans);
+        assert_eq!(stance_of("what about lentiviral ones?"), Stance::Leans);
+        assert_eq!(stance_of("why?"), Stance::Leans);
+        assert_eq!(stance_of("tell me more"), Stance::Leans);
+        assert_eq!(stance_of("which tools are used?"), Stance::Leans);
+    }
+
+    #[test]
+    fn a_question_with_its_own_subject_stands_alone_and_btw_starts_afresh() {
+        assert_eq!(
+            stance_of("how are AAV vectors delivered to patients"),
+            Stance::Alone
+        );
+        assert_eq!(stance_of("btw how much does glybera cost?"), Stance::Fresh);
+        assert_eq!(stance_of("unrelated: what is CRISPR"), Stance::Fresh);
+        assert_eq!(stance_of("by the way, what is it?"), Stance::Fresh);
+    }
+
+    #[test]
+    fn understood_names_the_carried_words() {
+        let carried = [Carried {
+            word: "Strimvelis".into(),
+            stem: "strimveli".into(),
+            weight: 0.5,
+        }];
+        assert_eq!(
+            understood(" how much does it cost? ", &carried),
+            "how much does it cost? (Strimvelis)"
+        );
+    }
+}
