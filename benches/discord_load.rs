@@ -1,6 +1,8 @@
 //! Load on the bot: 300 `/ask` injected through the fake Discord with 30 in
-//! flight; prints p50/p99 from injection to the answer arriving at the fake,
-//! and how many never arrived. Run with `cargo bench --bench discord_load`.
+//! flight, then 300 three-turn conversations (an `/ask` and two follow-ups
+//! in its thread), 30 in flight; prints p50/p99 from injection to the
+//! answer arriving at the fake, and how many never arrived. Run with
+//! `cargo bench --bench discord_load`.
 
 // The bench uses a few of the test helpers.
 #[path = "../tests/fake_discord/mod.rs"]
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use citebot::config::Config;
 use citebot::discord::{serve, ServeOptions, Token};
-use fake_discord::{ask_interaction, FakeDiscord};
+use fake_discord::{ask_interaction, user_message, FakeDiscord};
 
 // The allocator the `citebot` binary runs with, so the figures are the product's.
 #[global_allocator]
@@ -46,6 +48,7 @@ async fn run() {
     let dir = util::workspace();
     let mut config = Config::default();
     config.discord.cooldown_secs = 0.0;
+    config.discord.feedback_log = dir.path().join("feedback.jsonl");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let options = ServeOptions {
         token: Token::new("load-token"),
@@ -104,9 +107,13 @@ async fn run() {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let elapsed = started.elapsed();
+    report("/ask", TOTAL, &mut latencies, elapsed);
+    conversations(&fake).await;
     let _ = stop_tx.send(());
     let _ = tokio::time::timeout(Duration::from_secs(20), bot).await;
+}
 
+fn report(what: &str, total: usize, latencies: &mut [Duration], elapsed: Duration) {
     latencies.sort();
     let pct = |p: f64| {
         latencies
@@ -114,14 +121,131 @@ async fn run() {
             .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
     };
     println!(
-        "discord_load: {} /ask, {} in flight: answered {}, never arrived {}, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {:.0} answers/s",
-        TOTAL,
+        "discord_load: {} {what}, {} in flight: answered {}, never arrived {}, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {:.0} answers/s",
+        total,
         IN_FLIGHT,
         latencies.len(),
-        TOTAL - latencies.len(),
+        total - latencies.len(),
         pct(0.50),
         pct(0.99),
         pct(1.0),
         latencies.len() as f64 / elapsed.as_secs_f64()
+    );
+}
+
+/// Three-turn conversations: an `/ask`, then two follow-ups written in the
+/// thread of its answer (issue 23).
+const CONVERSATIONS: &[[&str; 3]] = &[
+    [
+        "what is strimvelis?",
+        "how much does it cost?",
+        "when was it approved?",
+    ],
+    [
+        "what is glybera",
+        "why was it withdrawn?",
+        "how much did it cost?",
+    ],
+    [
+        "what are AAV vectors",
+        "why can they only be injected once?",
+        "how do researchers get around that?",
+    ],
+];
+
+/// One conversation under way: its `/ask` id, the thread its answer
+/// started, the turn awaited and when it was sent.
+struct Under {
+    lines: &'static [&'static str; 3],
+    ask: String,
+    thread: Option<String>,
+    turn: usize,
+    sent: Instant,
+}
+
+async fn conversations(fake: &FakeDiscord) {
+    let mut latencies: Vec<Duration> = Vec::new();
+    let mut under: Vec<Under> = Vec::new();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(120);
+    let (mut next, mut finished) = (0, 0);
+    while finished < TOTAL && Instant::now() < deadline {
+        let requests = fake.requests();
+        let mut still = Vec::with_capacity(under.len());
+        for mut c in under.drain(..) {
+            let lines = c.lines;
+            let arrived = match &c.thread {
+                // The answer, and the thread started on it (as a person
+                // would, the follow-up is written once the thread is there).
+                None => requests
+                    .iter()
+                    .find(|r| {
+                        r.method == "PATCH"
+                            && r.status == 200
+                            && r.path.contains(&format!("interaction-token-{}/", c.ask))
+                    })
+                    .filter(|answer| {
+                        let started = format!(
+                            "/messages/{}/threads",
+                            answer.response["id"].as_str().unwrap_or("-")
+                        );
+                        requests.iter().any(|r| r.path.ends_with(&started))
+                    }),
+                Some(thread) => requests
+                    .iter()
+                    .filter(|r| {
+                        r.method == "POST"
+                            && r.path.ends_with(&format!("/channels/{thread}/messages"))
+                    })
+                    .nth(c.turn - 1),
+            };
+            let Some(arrived) = arrived else {
+                still.push(c);
+                continue;
+            };
+            latencies.push(arrived.at.duration_since(c.sent));
+            if c.thread.is_none() {
+                c.thread = arrived.response["id"].as_str().map(str::to_string);
+            }
+            c.turn += 1;
+            match (&c.thread, lines.get(c.turn)) {
+                (Some(thread), Some(line)) => {
+                    let id = fake.new_id();
+                    fake.dispatch(
+                        0,
+                        "MESSAGE_CREATE",
+                        user_message(&id, thread, "501", line, false, None),
+                    );
+                    c.sent = Instant::now();
+                    still.push(c);
+                }
+                _ => finished += 1,
+            }
+        }
+        under = still;
+        while under.len() < IN_FLIGHT && next < TOTAL {
+            let id = fake.new_id();
+            let lines = &CONVERSATIONS[next % CONVERSATIONS.len()];
+            fake.dispatch(
+                0,
+                "INTERACTION_CREATE",
+                ask_interaction(&id, &format!("{}", 900 + next), lines[0], false),
+            );
+            under.push(Under {
+                lines,
+                ask: id,
+                thread: None,
+                turn: 0,
+                sent: Instant::now(),
+            });
+            next += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    report(
+        "conversation turns (300 conversations of 3)",
+        TOTAL * 3,
+        &mut latencies,
+        started.elapsed(),
     );
 }

@@ -1,6 +1,6 @@
 //! A conversation: the turns so far, so that each question is asked after
 //! them, and the last question, so that "more" can show its next passages.
-//! `citebot chat` and the bot's threads keep one each.
+//! `citebot chat` keeps one, and the bot one a thread.
 
 use crate::answer::{Answer, Question, Turn};
 use crate::search::Engine;
@@ -55,14 +55,26 @@ impl Conversation {
 
     /// Answers `text` after the turns so far, and remembers it as a turn.
     pub fn ask(&mut self, engine: &Engine, text: &str, top: usize) -> Result<Answer, Error> {
-        let question = Question::after(text, self.earlier.clone());
+        let question = self.question(text);
         let answer = engine.ask(&question, top)?;
-        self.earlier.push(Turn::of(&answer));
+        self.record(question, &answer, top);
+        Ok(answer)
+    }
+
+    /// `text` as the next question of this conversation: for a caller that
+    /// asks the engine itself (the bot, off its gateway threads), then
+    /// [`Conversation::record`]s the answer.
+    pub fn question(&self, text: &str) -> Question {
+        Question::after(text, self.earlier.clone())
+    }
+
+    /// Remembers `answer` (with `top` passages shown) to `question` as a turn.
+    pub fn record(&mut self, question: Question, answer: &Answer, top: usize) {
+        self.earlier.push(Turn::of(answer));
         if self.earlier.len() > REMEMBERED {
             self.earlier.remove(0);
         }
         self.last = Some((question, top));
-        Ok(answer)
     }
 
     /// The next `top` passages of the last question, ranked as before; none

@@ -105,6 +105,18 @@ understood_as included); /new lines print nothing."
         #[command(flatten)]
         output: Output,
     },
+    /// List the questions the bot declined or users voted down, by section
+    #[command(
+        long_about = "Reads the bot's feedback log ([discord] feedback_log, and the file it was \
+rotated to) and prints the questions declined as not covered or voted down, grouped by the \
+section closest to them, the sections with most first: what the corpus is missing or answers \
+badly."
+    )]
+    Gaps {
+        /// The feedback log (default: [discord] feedback_log)
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+    },
     /// Run the Discord bot (needs DISCORD_TOKEN)
     #[command(
         long_about = "Runs the Discord bot: /ask question:<text> (and a message that mentions \
@@ -268,6 +280,30 @@ pub fn run() -> anyhow::Result<ExitCode> {
             } else {
                 chat_lines(&engine, top, json)?;
             }
+            Ok(ExitCode::Success)
+        }
+        Command::Gaps { log } => {
+            let log = log.unwrap_or(config.discord.feedback_log);
+            let files = [crate::feedback::Log::rotated(&log), log.clone()];
+            let (gaps, unreadable) = crate::feedback::gaps(&files)
+                .with_context(|| format!("reading {}", log.display()))?;
+            let mut out = String::new();
+            if gaps.is_empty() {
+                out.push_str(&format!(
+                    "No declined or voted-down questions in {}.\n",
+                    log.display()
+                ));
+            }
+            for gap in &gaps {
+                out.push_str(&format!("{} ({})\n", gap.section, gap.total));
+                for (question, count) in &gap.questions {
+                    out.push_str(&format!("  {count:>3}  {question}\n"));
+                }
+            }
+            if unreadable > 0 {
+                eprintln!("citebot: {unreadable} line(s) of the log are not records; skipped");
+            }
+            write_out(&out)?;
             Ok(ExitCode::Success)
         }
         Command::Eval {

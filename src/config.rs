@@ -98,6 +98,14 @@ pub struct DiscordConfig {
     pub reload_poll_ms: u64,
     /// Wait before retrying a reply Discord refused with 429, in milliseconds, doubled each try.
     pub retry_backoff_ms: u64,
+    /// Ask Discord for the privileged Message Content intent, so that a
+    /// follow-up in a thread needs no mention of the bot.
+    pub message_content: bool,
+    /// Where answers and 👍/👎 votes are logged (JSON lines; `citebot gaps`
+    /// reads it); empty: no log, no vote buttons.
+    pub feedback_log: PathBuf,
+    /// Size at which the log is rotated to `<file>.1`, in MB.
+    pub feedback_log_max_mb: u64,
 }
 
 impl Default for DiscordConfig {
@@ -108,6 +116,9 @@ impl Default for DiscordConfig {
             passages: 9,
             reload_poll_ms: 1000,
             retry_backoff_ms: 1000,
+            message_content: true,
+            feedback_log: PathBuf::from("citebot-feedback.jsonl"),
+            feedback_log_max_mb: 10,
         }
     }
 }

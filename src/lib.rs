@@ -22,6 +22,7 @@ pub mod embed;
 mod error;
 pub mod eval;
 pub mod exit;
+pub mod feedback;
 pub mod index;
 pub mod lexicon;
 pub mod library;

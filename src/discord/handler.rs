@@ -6,19 +6,22 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serenity::all::{
-    Command, CommandDataOptionValue, CommandInteraction, ComponentInteraction, Context,
-    CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage,
-    EditInteractionResponse, EventHandler, GuildId, Interaction, Message, Ready, UserId,
+    AutoArchiveDuration, ChannelId, Command, CommandDataOptionValue, CommandInteraction,
+    ComponentInteraction, Context, CreateInteractionResponse, CreateInteractionResponseMessage,
+    CreateMessage, CreateThread, EditInteractionResponse, EventHandler, GuildId, Interaction,
+    Message, MessageId, Ready, UserId,
 };
 use serenity::async_trait;
 use tracing::{info, warn};
 
 use super::send::{
-    ask_command, cooldown_notice, embeds, log_question, more_button, no_pings, with_retry,
+    ask_command, cooldown_notice, embeds, log_question, more_button, no_pings, reply_buttons,
+    with_retry,
 };
-use super::state::{Cooldowns, Questions, Seen};
+use super::state::{Ballots, Conversations, Cooldowns, Questions, Seen};
 use crate::answer::{Answer, Question, Verdict};
 use crate::config::DiscordConfig;
+use crate::feedback::{Log, Record};
 use crate::library::Library;
 use crate::render::{self, Reply};
 
@@ -33,6 +36,12 @@ pub(crate) struct Bot {
     pub cooldowns: Cooldowns,
     /// The questions behind "More passages" buttons.
     pub questions: Questions,
+    /// Conversations, by thread (or by the answer replies continue).
+    pub conversations: Conversations,
+    /// The answers and votes log; none when `feedback_log` is empty.
+    pub feedback: Option<Log>,
+    /// Who may vote on each answer, and what was logged of it.
+    pub ballots: Ballots,
     pub in_flight: AtomicUsize,
     /// Shutting down: no new questions.
     pub closing: AtomicBool,
@@ -40,6 +49,12 @@ pub(crate) struct Bot {
 
 impl Bot {
     pub fn new(library: Arc<Library>, config: DiscordConfig) -> Self {
+        let feedback = (!config.feedback_log.as_os_str().is_empty()).then(|| {
+            Log::new(
+                config.feedback_log.clone(),
+                config.feedback_log_max_mb.saturating_mul(1_000_000),
+            )
+        });
         Bot {
             library,
             config,
@@ -48,6 +63,9 @@ impl Bot {
             seen: Seen::default(),
             cooldowns: Cooldowns::default(),
             questions: Questions::default(),
+            conversations: Conversations::default(),
+            feedback,
+            ballots: Ballots::default(),
             in_flight: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
         }
@@ -63,8 +81,8 @@ impl Bot {
     /// panic (the index damaged under the running bot), the library checks
     /// the index, rebuilds it from the corpus if damaged, and the question is
     /// asked once more.
-    async fn answer(&self, question: &str, top: usize) -> Option<Answer> {
-        let question = Arc::new(Question::new(question));
+    async fn answer(&self, question: Question, top: usize) -> Option<Answer> {
+        let question = Arc::new(question);
         for retry in [false, true] {
             let engine = self.library.engine();
             let (asked, searching) = (Arc::clone(&question), Arc::clone(&engine));
@@ -96,16 +114,72 @@ impl Bot {
         None
     }
 
-    async fn reply(&self, question: &str) -> (Reply, bool) {
-        let top = self.config.passages.max(render::DISCORD_FIRST_PAGE);
-        match self.answer(question, top).await {
-            Some(answer) => (render::discord_reply(&answer), answer.answered()),
+    /// Passages fetched for a reply: its first page and the fields beside it.
+    fn top(&self) -> usize {
+        self.config.passages.max(render::DISCORD_FIRST_PAGE)
+    }
+
+    /// The reply to `question`, and the answer it shows (none when the
+    /// search failed).
+    async fn reply(&self, question: Question) -> (Reply, Option<Answer>) {
+        match self.answer(question, self.top()).await {
+            Some(answer) => (render::discord_reply(&answer), Some(answer)),
             None => (
                 notice("Sorry, I could not search the article just now; please try again."),
-                false,
+                None,
             ),
         }
     }
+
+    /// Logs `answer` (reply `key`, asked by `user`) when feedback is logged,
+    /// and remembers who may vote on it; says whether it gets 👍/👎.
+    fn log_answer(
+        &self,
+        key: u64,
+        answer: &Answer,
+        guild: Option<GuildId>,
+        channel: ChannelId,
+        user: UserId,
+    ) -> bool {
+        let Some(log) = &self.feedback else {
+            return false;
+        };
+        let record = Record::of_answer(
+            answer,
+            key,
+            guild.map(GuildId::get),
+            channel.get(),
+            user.get(),
+        );
+        if let Err(e) = log.append(&record) {
+            warn!(error = %e, "could not write the feedback log");
+        }
+        let votes = answer.answered();
+        if votes {
+            self.ballots.remember(key, (user, record));
+        }
+        votes
+    }
+
+    /// Remembers the question behind a reply's "More passages" button: a
+    /// follow-up as it was understood, so the next page keeps its subject.
+    fn remember_more(&self, key: u64, reply: &Reply, question: &str, answer: Option<&Answer>) {
+        if reply.more {
+            let understood = answer.and_then(|a| a.understood_as.as_deref());
+            self.questions
+                .remember(key, understood.unwrap_or(question).to_string());
+        }
+    }
+}
+
+/// An interaction's answer of a line of text, shown to the clicker alone.
+fn ephemeral(text: impl Into<String>) -> CreateInteractionResponse {
+    CreateInteractionResponse::Message(
+        CreateInteractionResponseMessage::new()
+            .content(text)
+            .ephemeral(true)
+            .allowed_mentions(no_pings()),
+    )
 }
 
 /// A reply of a line of text.
@@ -154,11 +228,7 @@ impl Handler {
             }
         }
         if let Some(wait) = self.bot.cooldown(command.user.id) {
-            let message = CreateInteractionResponseMessage::new()
-                .content(cooldown_notice(wait))
-                .ephemeral(true)
-                .allowed_mentions(no_pings());
-            let response = CreateInteractionResponse::Message(message);
+            let response = ephemeral(cooldown_notice(wait));
             if let Err(e) = with_retry(self.backoff(), "cooldown notice", || {
                 command.create_response(&ctx.http, response.clone())
             })
@@ -179,20 +249,61 @@ impl Handler {
             warn!(error = %e, "could not acknowledge /ask");
             return;
         }
-        let (reply, answered) = self.bot.reply(&question).await;
+        // Asked in a thread the bot holds a conversation in: a turn of it.
+        let in_thread = if private {
+            None
+        } else {
+            self.bot.conversations.get(command.channel_id.get())
+        };
+        let mut conversation = in_thread.clone().unwrap_or_default();
+        let asked = conversation.question(&question);
+        let (reply, answer) = self.bot.reply(asked.clone()).await;
+        let answered = answer.as_ref().is_some_and(Answer::answered);
         let key = command.id.get();
-        if reply.more {
-            self.bot.questions.remember(key, &question);
-        }
+        self.bot
+            .remember_more(key, &reply, &question, answer.as_ref());
+        let votes = answer.as_ref().is_some_and(|a| {
+            self.bot.log_answer(
+                key,
+                a,
+                command.guild_id,
+                command.channel_id,
+                command.user.id,
+            )
+        });
         let edit = EditInteractionResponse::new()
             .content(reply.content.clone())
             .embeds(embeds(&reply))
-            .components(more_button(&reply, key, render::DISCORD_FIRST_PAGE))
+            .components(reply_buttons(&reply, key, votes))
             .allowed_mentions(no_pings());
         let sent = with_retry(self.backoff(), "answer", || {
             command.edit_response(&ctx.http, edit.clone())
         })
         .await;
+        if let (Some(answer), false) = (&answer, private) {
+            conversation.record(asked, answer, self.bot.top());
+            match (&in_thread, &sent) {
+                (Some(_), _) => self
+                    .bot
+                    .conversations
+                    .put(command.channel_id.get(), conversation),
+                (None, Ok(message)) => {
+                    // Kept before the thread exists: a thread started on a
+                    // message has its id, and where none can be made, replies
+                    // to the answer continue under that id all the same.
+                    self.bot
+                        .conversations
+                        .put(message.id.get(), conversation.clone());
+                    let thread = self
+                        .start_thread(ctx, message.channel_id, message.id, &question)
+                        .await;
+                    if let Some(thread) = thread.filter(|t| t.get() != message.id.get()) {
+                        self.bot.conversations.put(thread.get(), conversation);
+                    }
+                }
+                (None, Err(_)) => {}
+            }
+        }
         log_question(
             "slash",
             command.guild_id,
@@ -201,6 +312,66 @@ impl Handler {
             answered,
             sent.err(),
         );
+    }
+
+    /// A 👍/👎 click: logged when it is the asker's, declined politely otherwise.
+    async fn on_vote(&self, ctx: &Context, component: &ComponentInteraction) {
+        let mut parts = component.data.custom_id.split(':');
+        let (Some("vote"), Some(key), Some(way)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return;
+        };
+        let Ok(key) = key.parse::<u64>() else {
+            return;
+        };
+        let text = match (self.bot.ballots.get(key), &self.bot.feedback) {
+            (Some((asker, answered)), Some(log)) if asker == component.user.id => {
+                let vote = Record::vote(&answered, asker.get(), way == "up");
+                if let Err(e) = log.append(&vote) {
+                    warn!(error = %e, "could not write the feedback log");
+                }
+                "Thanks: your vote is noted."
+            }
+            (Some(_), _) => "Only the person who asked can vote on this answer.",
+            (None, _) => "This answer is too old to vote on.",
+        };
+        let response = ephemeral(text);
+        if let Err(e) = with_retry(self.backoff(), "vote", || {
+            component.create_response(&ctx.http, response.clone())
+        })
+        .await
+        {
+            warn!(error = %e, "could not acknowledge a vote");
+        }
+    }
+
+    /// Starts a thread named after `question` on `message`, for the
+    /// conversation that follows; none where it cannot be made (no
+    /// permission, a DM, a message inside a thread), and the answer then
+    /// stays a plain reply that replies to it continue.
+    async fn start_thread(
+        &self,
+        ctx: &Context,
+        channel: ChannelId,
+        message: MessageId,
+        question: &str,
+    ) -> Option<ChannelId> {
+        let name = thread_name(question);
+        match with_retry(self.backoff(), "start a thread", || {
+            channel.create_thread_from_message(
+                &ctx.http,
+                message,
+                CreateThread::new(name.clone()).auto_archive_duration(AutoArchiveDuration::OneDay),
+            )
+        })
+        .await
+        {
+            Ok(thread) => Some(thread.id),
+            Err(e) => {
+                warn!(error = %e, "could not start a thread; answering with a plain reply");
+                None
+            }
+        }
     }
 
     async fn on_more(&self, ctx: &Context, component: &ComponentInteraction) {
@@ -215,7 +386,7 @@ impl Handler {
         let reply = match self.bot.questions.get(key) {
             Some(question) => {
                 let top = from + render::DISCORD_MORE_PAGE + 1;
-                match self.bot.answer(&question, top).await {
+                match self.bot.answer(Question::new(question), top).await {
                     Some(answer) => render::discord_more(&answer, from),
                     None => notice("Sorry, I could not search the article just now."),
                 }
@@ -247,6 +418,16 @@ pub fn mention_question(content: &str, bot: u64) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A thread's name: the question, cut to Discord's 100 characters.
+pub fn thread_name(question: &str) -> String {
+    let name: String = question.chars().take(100).collect();
+    if name.trim().is_empty() {
+        "Question".into()
+    } else {
+        name
+    }
 }
 
 #[async_trait]
@@ -295,7 +476,11 @@ impl EventHandler for Handler {
                 self.on_ask(&ctx, &command).await;
             }
             Interaction::Component(component) if self.bot.seen.first_time(component.id.get()) => {
-                self.on_more(&ctx, &component).await;
+                if component.data.custom_id.starts_with("vote:") {
+                    self.on_vote(&ctx, &component).await;
+                } else {
+                    self.on_more(&ctx, &component).await;
+                }
             }
             _ => {}
         }
@@ -305,7 +490,25 @@ impl EventHandler for Handler {
         let Some(bot) = self.bot.bot_id.get().copied() else {
             return;
         };
-        if msg.author.bot || !msg.mentions_user_id(bot) || self.bot.closing.load(Ordering::SeqCst) {
+        if msg.author.bot || self.bot.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        // The conversation it continues: the thread's it was written in, or
+        // that of the bot's answer it replies to.
+        let replied_to = msg
+            .referenced_message
+            .as_ref()
+            .filter(|m| m.author.id == bot)
+            .map(|m| m.id.get());
+        let continued = [Some(msg.channel_id.get()), replied_to]
+            .into_iter()
+            .flatten()
+            .find_map(|key| Some((key, self.bot.conversations.get(key)?)));
+        let mentioned = msg.mentions_user_id(bot);
+        let question = mention_question(&msg.content, bot.get());
+        // Without the message-content intent a message that does not mention
+        // the bot arrives empty: nothing to answer.
+        if !mentioned && (continued.is_none() || question.is_empty()) {
             return;
         }
         let _in_flight = InFlight::new(&self.bot.in_flight);
@@ -317,31 +520,69 @@ impl EventHandler for Handler {
             return;
         }
         let started = Instant::now();
-        let question = mention_question(&msg.content, bot.get());
-        let (reply, answered) = if let Some(wait) = self.bot.cooldown(msg.author.id) {
-            (notice(&cooldown_notice(wait)), false)
+        let mut conversation = continued
+            .as_ref()
+            .map(|(_, c)| c.clone())
+            .unwrap_or_default();
+        let asked = conversation.question(&question);
+        let (reply, answer) = if let Some(wait) = self.bot.cooldown(msg.author.id) {
+            (notice(&cooldown_notice(wait)), None)
         } else if question.is_empty() {
             let greeting = render::discord_reply(&Answer::empty("", Verdict::Greeting));
-            (greeting, false)
+            (greeting, None)
         } else {
-            self.bot.reply(&question).await
+            self.bot.reply(asked.clone()).await
         };
+        let answered = answer.as_ref().is_some_and(Answer::answered);
         let key = msg.id.get();
-        if reply.more {
-            self.bot.questions.remember(key, &question);
+        self.bot
+            .remember_more(key, &reply, &question, answer.as_ref());
+        // A new question is answered in a thread started on it; a follow-up
+        // (or an answer where no thread can be made) as a reply to it.
+        let thread = match (&continued, &answer) {
+            (None, Some(_)) => {
+                self.start_thread(&ctx, msg.channel_id, msg.id, &question)
+                    .await
+            }
+            _ => None,
+        };
+        // Kept before the answer is sent, so a quick follow-up finds it.
+        let home = thread
+            .map(ChannelId::get)
+            .or(continued.as_ref().map(|(key, _)| *key));
+        if let Some(answer) = &answer {
+            conversation.record(asked, answer, self.bot.top());
+            if let Some(home) = home {
+                self.bot.conversations.put(home, conversation.clone());
+            }
         }
-        let message = CreateMessage::new()
+        let votes = answer.as_ref().is_some_and(|a| {
+            self.bot
+                .log_answer(key, a, msg.guild_id, msg.channel_id, msg.author.id)
+        });
+        let mut message = CreateMessage::new()
             .content(reply.content.clone())
             .embeds(embeds(&reply))
-            .components(more_button(&reply, key, render::DISCORD_FIRST_PAGE))
-            .reference_message(&msg)
+            .components(reply_buttons(&reply, key, votes))
             .allowed_mentions(no_pings());
+        if thread.is_none() {
+            message = message.reference_message(&msg);
+        }
+        let channel = thread.unwrap_or(msg.channel_id);
         let sent = with_retry(self.backoff(), "mention reply", || {
-            msg.channel_id.send_message(&ctx.http, message.clone())
+            channel.send_message(&ctx.http, message.clone())
         })
         .await;
+        // Replies to this answer continue the conversation too, thread or not.
+        if let (Some(_), Ok(sent)) = (&answer, &sent) {
+            self.bot.conversations.put(sent.id.get(), conversation);
+        }
         log_question(
-            "mention",
+            if continued.is_some() {
+                "follow-up"
+            } else {
+                "mention"
+            },
             msg.guild_id,
             msg.channel_id,
             started,

@@ -142,7 +142,11 @@ pub async fn serve(
             .proxy(base.trim_end_matches('/'))
             .ratelimiter_disabled(true);
     }
-    let intents = GatewayIntents::GUILD_MESSAGES | GatewayIntents::DIRECT_MESSAGES;
+    let mut intents = GatewayIntents::GUILD_MESSAGES | GatewayIntents::DIRECT_MESSAGES;
+    if options.config.discord.message_content {
+        // Privileged: without it a follow-up that does not mention the bot arrives empty.
+        intents |= GatewayIntents::MESSAGE_CONTENT;
+    }
     let mut client: Client = ClientBuilder::new_with_http(http.build(), intents)
         .event_handler(Handler {
             bot: Arc::clone(&bot),
@@ -179,7 +183,18 @@ pub async fn serve(
     let _ = watcher.await;
     closer.abort();
     info!("disconnected from Discord");
-    result.context("the Discord connection failed")
+    match result {
+        Err(serenity::Error::Gateway(
+            serenity::gateway::GatewayError::DisallowedGatewayIntents,
+        )) => {
+            anyhow::bail!(
+                "Discord refused the Message Content intent: turn it on in the developer portal \
+                 (your application → Bot → Privileged Gateway Intents), or set [discord] \
+                 message_content = false (follow-ups in a thread then need a mention)"
+            )
+        }
+        other => other.context("the Discord connection failed"),
+    }
 }
 
 #[cfg(test)]

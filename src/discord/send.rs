@@ -44,6 +44,23 @@ pub(crate) fn more_button(reply: &Reply, key: u64, from: usize) -> Vec<CreateAct
     vec![CreateActionRow::Buttons(vec![button])]
 }
 
+/// A first reply's buttons: "More passages" when there are more, and 👍/👎
+/// on an answer when votes are logged.
+pub(crate) fn reply_buttons(reply: &Reply, key: u64, votes: bool) -> Vec<CreateActionRow> {
+    let mut rows = more_button(reply, key, crate::render::DISCORD_FIRST_PAGE);
+    if votes {
+        rows.push(CreateActionRow::Buttons(vec![
+            CreateButton::new(format!("vote:{key}:up"))
+                .emoji('👍')
+                .style(ButtonStyle::Secondary),
+            CreateButton::new(format!("vote:{key}:down"))
+                .emoji('👎')
+                .style(ButtonStyle::Secondary),
+        ]));
+    }
+    rows
+}
+
 /// Nobody is ever pinged by what the bot writes.
 pub(crate) fn no_pings() -> CreateAllowedMentions {
     CreateAllowedMentions::new().replied_user(false)

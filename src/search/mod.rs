@@ -1,6 +1,8 @@
 //! From a question to ranked, cited passages, in stages that hand each other
 //! plain data:
 //!
+//! 0. [`context`]: a follow-up that leans on its conversation borrows the
+//!    earlier turns' words, weighted below its own.
 //! 1. [`query`]: the question is analysed like the corpus (never parsed as
 //!    query syntax); each content word becomes a concept with its
 //!    alternatives (typo corrections, synonyms, acronyms) and its rarity.

@@ -62,6 +62,10 @@ pub(super) async fn start_bot(config: Config, shards: Option<Shards>) -> Bot {
     std::env::set_var("NO_PROXY", "127.0.0.1,localhost");
     let fake = FakeDiscord::start().await;
     let dir = crate::util::workspace();
+    let mut config = config;
+    if config.discord.feedback_log == Config::default().discord.feedback_log {
+        config.discord.feedback_log = dir.path().join("feedback.jsonl");
+    }
     let token = format!("test-token-{}", fake.new_id());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let options = ServeOptions {

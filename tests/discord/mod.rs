@@ -3,6 +3,7 @@
 //! checks everything it sent is in `bot`.
 
 mod bot;
+mod threads;
 
 use std::fs;
 use std::sync::{Arc, Mutex};
@@ -107,7 +108,7 @@ async fn ready_registers_ask_then_answers_it_with_a_citation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_mention_gets_the_same_answer_as_a_reply() {
+async fn a_mention_is_answered_in_a_thread_started_on_it() {
     let bot = start_bot(test_config(), None).await;
     let fake = &bot.fake;
     let id = fake.new_id();
@@ -120,16 +121,22 @@ async fn a_mention_gets_the_same_answer_as_a_reply() {
             &format!("<@{}> what is exon skipping?", crate::fake_discord::BOT_ID),
         ),
     );
-    fake.wait_for("the mention reply", Duration::from_secs(10), |f| {
-        !f.sent(
-            "POST",
-            &format!("/channels/{}/messages", crate::fake_discord::CHANNEL_ID),
-        )
-        .is_empty()
+    // Answered in a thread started on the question (its id is the question's).
+    fake.wait_for("the answer in its thread", Duration::from_secs(10), |f| {
+        !f.sent("POST", &format!("/channels/{id}/messages"))
+            .is_empty()
     })
     .await;
-    let reply = &fake.sent("POST", "/messages")[0];
-    assert_eq!(reply.body["message_reference"]["message_id"], id.as_str());
+    let thread = &fake.sent("POST", "/threads")[0];
+    assert_eq!(
+        thread.path,
+        format!(
+            "/api/v10/channels/{}/messages/{id}/threads",
+            crate::fake_discord::CHANNEL_ID
+        )
+    );
+    assert_eq!(thread.body["name"], "what is exon skipping?");
+    let reply = &fake.sent("POST", &format!("/channels/{id}/messages"))[0];
     let embed = first_embed(reply);
     assert!(embed["description"]
         .as_str()

@@ -29,6 +29,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     pub body: Value,
     pub status: u16,
+    /// What the fake answered (a sent message, with its id).
+    pub response: Value,
     /// When the request arrived.
     pub at: Instant,
 }
@@ -266,6 +268,46 @@ fn message_json(
     })
 }
 
+/// A public thread, as Discord returns it when one is started on a message.
+pub fn thread_json(id: &str, parent: &str, name: &str) -> Value {
+    let d = json!({
+        "id": id, "type": 11, "guild_id": GUILD_ID, "parent_id": parent, "name": name,
+        "owner_id": BOT_ID, "message_count": 0, "member_count": 1, "rate_limit_per_user": 0,
+        "flags": 0, "last_message_id": null,
+        "thread_metadata": {"archived": false, "auto_archive_duration": 1440,
+            "archive_timestamp": "2026-12-05T00:00:00.000000+00:00", "locked": false},
+    });
+    serde_json::from_value::<serenity::all::GuildChannel>(d.clone()).expect("valid thread");
+    d
+}
+
+/// A MESSAGE_CREATE from a user in `channel` (a thread, say), mentioning the
+/// bot or not, replying to `reply_to` (one of the bot's messages) or not.
+pub fn user_message(
+    id: &str,
+    channel: &str,
+    user: &str,
+    content: &str,
+    mention: bool,
+    reply_to: Option<&str>,
+) -> Value {
+    let mentions = if mention {
+        vec![bot_user()]
+    } else {
+        Vec::new()
+    };
+    let mut d = message_json(id, channel, member_user(user), content, &mentions);
+    d["guild_id"] = json!(GUILD_ID);
+    d["member"] = json!({"roles": [], "joined_at": "2026-01-01T00:00:00.000000+00:00", "deaf": false, "mute": false, "flags": 0});
+    if let Some(answer) = reply_to {
+        d["message_reference"] = json!({"message_id": answer, "channel_id": channel});
+        d["referenced_message"] = message_json(answer, channel, bot_user(), "", &[]);
+        d["type"] = json!(19);
+    }
+    serde_json::from_value::<serenity::all::Message>(d.clone()).expect("valid message");
+    d
+}
+
 /// A MESSAGE_CREATE from a user that mentions the bot, checked against serenity's type.
 pub fn mention_message(id: &str, user: &str, content: &str) -> Value {
     let mut d = message_json(id, CHANNEL_ID, member_user(user), content, &[bot_user()]);
@@ -320,6 +362,7 @@ async fn serve_http(stream: TcpStream, state: Arc<State>) {
             headers,
             body,
             status,
+            response: reply.clone().unwrap_or(Value::Null),
             at: Instant::now(),
         });
         let text = match &reply {
@@ -328,6 +371,7 @@ async fn serve_http(stream: TcpStream, state: Arc<State>) {
         };
         let reason = match status {
             200 => "OK",
+            201 => "Created",
             204 => "No Content",
             429 => "Too Many Requests",
             404 => "Not Found",
@@ -402,6 +446,24 @@ fn respond(state: &State, method: &str, path: &str, body: &Value) -> (u16, Optio
                 &[],
             )),
         ),
+        // A thread started on a message: its id is the message's.
+        ("POST", p) if p.starts_with("/api/v10/channels/") && p.ends_with("/threads") => {
+            let parts: Vec<&str> = p.split('/').collect();
+            match (parts.get(4), parts.get(5), parts.get(6)) {
+                (Some(channel), Some(&"messages"), Some(message)) => (
+                    201,
+                    Some(thread_json(
+                        message,
+                        channel,
+                        body["name"].as_str().unwrap_or(""),
+                    )),
+                ),
+                _ => (
+                    400,
+                    Some(json!({"message": "Invalid Form Body", "code": 50035})),
+                ),
+            }
+        }
         ("POST", p) if p.starts_with("/api/v10/channels/") && p.ends_with("/messages") => {
             let channel = p.split('/').nth(4).unwrap_or(CHANNEL_ID).to_string();
             (
