@@ -178,6 +178,24 @@ fn sky_questions_stay_at_or_above_the_measured_floor() {
     );
 }
 
+/// The sixth set, frozen before its first run (2026-12-05); the floors are
+/// that first run's figures: Hit@1 0.830, Hit@3 0.936, MRR@10 0.888,
+/// answered 0.830, abstained 0.917.
+#[test]
+fn sixth_questions_stay_at_or_above_the_measured_floor() {
+    holds(
+        "tests/eval/sixth-questions.jsonl",
+        59,
+        Floors {
+            hit_at_1: 0.82,
+            hit_at_3: 0.93,
+            mrr_at_10: 0.88,
+            answered: 0.82,
+            abstained: 0.91,
+        },
+    );
+}
+
 /// Measures a conversation file on the article and checks its follow-ups
 /// (in conversation, Hit@1 and answered; and the gap to their standalone
 /// wording), and that its unanswerable turns are declined.
