@@ -117,6 +117,17 @@ pub enum Verdict {
     Greeting,
 }
 
+impl Verdict {
+    /// The verdict's name in JSON and in the feedback log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Answered => "answered",
+            Verdict::NotCovered => "not_covered",
+            Verdict::Greeting => "greeting",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
     pub question: String,

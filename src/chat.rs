@@ -103,23 +103,7 @@ impl Conversation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::SearchConfig;
-    use crate::index::{self, Index};
-    use crate::testing::{corpus_with, model};
-
-    fn engine(dir: &tempfile::TempDir) -> Engine {
-        let (corpus, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
-        let options = index::BuildOptions {
-            model: Some(model()),
-            ..Default::default()
-        };
-        index::build_with(&corpus, &index_dir, &options, &mut |_| {}).unwrap();
-        Engine::new(
-            Index::open(&index_dir).unwrap(),
-            SearchConfig::default(),
-            Some(model()),
-        )
-    }
+    use crate::testing::{corpus_with, engine_with_model as engine};
 
     const CORPUS: &str =
         "# T\n\n## Glybera\n\nGlybera treats lipoprotein lipase deficiency with an \

@@ -449,14 +449,7 @@ fn open_engine(paths: &Paths, config: &Config) -> anyhow::Result<Arc<Engine>> {
 
 /// Writes to stdout, treating a closed pipe (`| head`) as a normal end.
 fn write_out(text: &str) -> anyhow::Result<()> {
-    let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("writing the answer"),
-    }
+    emit(text).map(drop)
 }
 
 /// Most questions batch mode answers together: enough for the model to
@@ -489,46 +482,54 @@ fn answer_lines(engine: &Engine, top: usize, json: bool) -> anyhow::Result<()> {
         for line in batch {
             number += 1;
             let bytes = line.context("reading questions from standard input")?;
-            outcomes.push(match std::str::from_utf8(&bytes) {
-                Ok(text) => {
-                    let question = text.trim_end_matches('\r');
-                    if question.trim().is_empty() {
-                        Err(problem_line(json, question, "empty question"))
-                    } else {
-                        questions.push(Question::from(question));
-                        Ok(())
-                    }
+            outcomes.push(match line_text(&bytes, number, json) {
+                Ok(question) if question.trim().is_empty() => {
+                    Err(problem_line(json, question, "empty question"))
                 }
-                Err(_) => Err(problem_line(
-                    json,
-                    &String::from_utf8_lossy(&bytes),
-                    &format!("line {number} is not UTF-8 text"),
-                )),
+                Ok(question) => {
+                    questions.push(Question::from(question));
+                    Ok(())
+                }
+                Err(problem) => Err(problem),
             });
         }
         let mut answers = engine.ask_many(&questions, top, threads).into_iter();
         let mut out = String::new();
         for outcome in outcomes {
             let line = match outcome {
-                Ok(()) => {
-                    let answer = answers.next().context("an answer went missing")??;
-                    if json {
-                        render::json_line(&answer)
-                    } else {
-                        render::batch_line(&answer)
-                    }
-                }
+                Ok(()) => one_line(&answers.next().context("an answer went missing")??, json),
                 Err(problem) => problem,
             };
             out.push_str(&line);
             out.push('\n');
         }
-        match io::stdout().lock().write_all(out.as_bytes()) {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-            other => other.context("writing the answer")?,
+        if !emit(&out)? {
+            return Ok(());
         }
     }
     Ok(())
+}
+
+/// The text of input line `number` (from 1), its `\r` trimmed; not UTF-8:
+/// the line that says so instead.
+fn line_text(bytes: &[u8], number: usize, json: bool) -> Result<&str, String> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.trim_end_matches('\r')),
+        Err(_) => Err(problem_line(
+            json,
+            &String::from_utf8_lossy(bytes),
+            &format!("line {number} is not UTF-8 text"),
+        )),
+    }
+}
+
+/// An answer as one line: the `--json` object, or the best sentence and its citation.
+fn one_line(answer: &Answer, json: bool) -> String {
+    if json {
+        render::json_line(answer)
+    } else {
+        render::batch_line(answer)
+    }
 }
 
 /// `chat` at a terminal: a prompt with line editing and history.
@@ -579,27 +580,14 @@ fn chat_lines(engine: &Engine, top: usize, json: bool) -> anyhow::Result<()> {
     let mut conversation = Conversation::new();
     for (number, line) in io::stdin().lock().split(b'\n').enumerate() {
         let bytes = line.context("reading questions from standard input")?;
-        let Ok(text) = std::str::from_utf8(&bytes) else {
-            let problem = format!("line {} is not UTF-8 text", number + 1);
-            if !emit(&problem_line(
-                json,
-                &String::from_utf8_lossy(&bytes),
-                &problem,
-            ))? {
-                return Ok(());
+        let text = match line_text(&bytes, number + 1, json) {
+            Ok(text) => text,
+            Err(problem) => {
+                if !emit(&format!("{problem}\n"))? {
+                    return Ok(());
+                }
+                continue;
             }
-            continue;
-        };
-        let text = text.trim_end_matches('\r');
-        let one_line = |answer: &Answer| match (&answer.understood_as, json) {
-            (_, true) => render::json_line(answer),
-            (Some(understood), false) => {
-                format!(
-                    "(understood as: {understood}) {}",
-                    render::batch_line(answer)
-                )
-            }
-            (None, false) => render::batch_line(answer),
         };
         let out = match Line::parse(text) {
             Line::Quit => return Ok(()),
@@ -609,7 +597,7 @@ fn chat_lines(engine: &Engine, top: usize, json: bool) -> anyhow::Result<()> {
             }
             Line::Empty => problem_line(json, text, "empty question"),
             Line::More => match conversation.more(engine, top)? {
-                Some(answer) => one_line(&answer),
+                Some(answer) => one_line(&answer, json),
                 None => problem_line(json, text, "nothing asked yet"),
             },
             Line::Unknown(command) => problem_line(
@@ -617,18 +605,22 @@ fn chat_lines(engine: &Engine, top: usize, json: bool) -> anyhow::Result<()> {
                 text,
                 &format!("unknown command {command}: /new, /more or /quit"),
             ),
-            Line::Ask(question) => one_line(&conversation.ask(engine, question, top)?),
+            Line::Ask(question) => one_line(&conversation.ask(engine, question, top)?, json),
         };
-        if !emit(&out)? {
+        if !emit(&format!("{out}\n"))? {
             return Ok(());
         }
     }
     Ok(())
 }
 
-/// Writes `line` and a newline to stdout; false when the reader has gone.
-fn emit(line: &str) -> anyhow::Result<bool> {
-    match writeln!(io::stdout().lock(), "{line}") {
+/// Writes `text` to stdout; false when the reader has gone.
+fn emit(text: &str) -> anyhow::Result<bool> {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
         other => other.context("writing the answer").map(|()| true),
     }

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::answer::{Answer, Verdict};
+use crate::answer::Answer;
 
 /// One line of the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,12 +59,7 @@ impl Record {
             user: hash_user(user),
             question: answer.question.clone(),
             understood_as: answer.understood_as.clone(),
-            verdict: match answer.verdict {
-                Verdict::Answered => "answered",
-                Verdict::NotCovered => "not_covered",
-                Verdict::Greeting => "greeting",
-            }
-            .into(),
+            verdict: answer.verdict.as_str().into(),
             citation: top.map(|hit| crate::render::citation_line(&hit.passage.citation)),
             section: top
                 .map(|hit| hit.passage.citation.section.clone())

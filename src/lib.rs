@@ -51,6 +51,22 @@ pub(crate) mod testing {
         dir
     }
 
+    /// An engine with the shipped model over `dir`'s `corpus/`, indexed (with
+    /// its passages' embeddings) into `dir/index`.
+    pub fn engine_with_model(dir: &tempfile::TempDir) -> crate::search::Engine {
+        let (corpus, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
+        let options = crate::index::BuildOptions {
+            model: Some(model()),
+            ..Default::default()
+        };
+        crate::index::build_with(&corpus, &index_dir, &options, &mut |_| {}).unwrap();
+        crate::search::Engine::new(
+            crate::index::Index::open(&index_dir).unwrap(),
+            crate::config::SearchConfig::default(),
+            Some(model()),
+        )
+    }
+
     /// The shipped model, loaded once for all unit tests.
     pub fn model() -> std::sync::Arc<crate::embed::Model> {
         static MODEL: std::sync::OnceLock<std::sync::Arc<crate::embed::Model>> =

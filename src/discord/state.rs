@@ -2,7 +2,7 @@
 //! flat however long it runs: events already handled, when each user last
 //! asked, the questions behind "More passages" buttons, and conversations.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -17,22 +17,12 @@ pub(crate) const MAX_REMEMBERED: usize = 1000;
 
 /// Event ids already handled: Discord may deliver an event twice.
 #[derive(Default)]
-pub(crate) struct Seen(Mutex<(HashSet<u64>, VecDeque<u64>)>);
+pub(crate) struct Seen(Remembered<()>);
 
 impl Seen {
     /// False when `id` was seen before.
     pub fn first_time(&self, id: u64) -> bool {
-        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if !seen.0.insert(id) {
-            return false;
-        }
-        seen.1.push_back(id);
-        if seen.1.len() > MAX_REMEMBERED {
-            if let Some(old) = seen.1.pop_front() {
-                seen.0.remove(&old);
-            }
-        }
-        true
+        self.0.remember(id, ())
     }
 }
 
@@ -60,9 +50,9 @@ impl Cooldowns {
     }
 }
 
-/// What the bot remembers by a reply's key, the oldest forgotten first
-/// past [`MAX_REMEMBERED`]: the question behind a "More passages" button,
-/// the asker and the log record behind 👍/👎.
+/// What the bot remembers by a key, the oldest forgotten first past
+/// [`MAX_REMEMBERED`]: the events seen, the question behind a "More
+/// passages" button, the asker and the log record behind 👍/👎.
 pub(crate) struct Remembered<T>(Mutex<(HashMap<u64, T>, VecDeque<u64>)>);
 
 impl<T> Default for Remembered<T> {
@@ -72,9 +62,11 @@ impl<T> Default for Remembered<T> {
 }
 
 impl<T: Clone> Remembered<T> {
-    pub fn remember(&self, key: u64, value: T) {
+    /// Keeps `value` under `key`; says whether `key` was new.
+    pub fn remember(&self, key: u64, value: T) -> bool {
         let mut more = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if more.0.insert(key, value).is_none() {
+        let new = more.0.insert(key, value).is_none();
+        if new {
             more.1.push_back(key);
         }
         if more.1.len() > MAX_REMEMBERED {
@@ -82,6 +74,7 @@ impl<T: Clone> Remembered<T> {
                 more.0.remove(&old);
             }
         }
+        new
     }
 
     pub fn get(&self, key: u64) -> Option<T> {
@@ -156,7 +149,7 @@ mod tests {
         assert!(!seen.first_time(MAX_REMEMBERED as u64 * 3 - 1));
         // The oldest are forgotten: the first id counts as new again.
         assert!(seen.first_time(0));
-        assert_eq!(seen.0.lock().unwrap().0.len(), MAX_REMEMBERED);
+        assert_eq!(seen.0 .0.lock().unwrap().0.len(), MAX_REMEMBERED);
         assert_eq!(questions.0.lock().unwrap().0.len(), MAX_REMEMBERED);
         assert_eq!(questions.get(0), None);
         assert_eq!(

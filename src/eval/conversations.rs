@@ -33,10 +33,13 @@ pub struct ConversationTurn {
 
 /// Whether the file at `path` holds conversations (its first object has `turns`).
 pub fn is_conversations(path: &Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| {
-        text.lines()
+    use std::io::BufRead;
+    std::fs::File::open(path).is_ok_and(|file| {
+        std::io::BufReader::new(file)
+            .lines()
+            .map_while(Result::ok)
             .find(|l| !l.trim().is_empty())
-            .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .and_then(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
             .is_some_and(|v| v.get("turns").is_some())
     })
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::answer::{Answer, Verdict};
+use crate::answer::Answer;
 use crate::passages::Citation;
 
 #[derive(Serialize)]
@@ -64,11 +64,7 @@ pub fn json(answer: &Answer) -> JsonAnswer<'_> {
     JsonAnswer {
         question: &answer.question,
         answered: answer.answered(),
-        verdict: match answer.verdict {
-            Verdict::Answered => "answered",
-            Verdict::NotCovered => "not_covered",
-            Verdict::Greeting => "greeting",
-        },
+        verdict: answer.verdict.as_str(),
         error: None,
         notice: answer.notice.as_deref(),
         understood_as: answer.understood_as.as_deref(),

@@ -110,9 +110,10 @@ pub fn text(answer: &Answer, style: Style) -> String {
     out
 }
 
-/// One line per answer, for batch mode without `--json`.
+/// One line per answer, for batch mode and piped `chat` without `--json`;
+/// a follow-up's opens with the question as understood.
 pub fn batch_line(answer: &Answer) -> String {
-    match answer.verdict {
+    let line = match answer.verdict {
         Verdict::Answered => match answer.hits.first() {
             Some(hit) => format!(
                 "{} [{}]",
@@ -123,5 +124,9 @@ pub fn batch_line(answer: &Answer) -> String {
         },
         Verdict::NotCovered => format!("not covered: {NOT_COVERED}"),
         Verdict::Greeting => USAGE_HINT.to_string(),
+    };
+    match &answer.understood_as {
+        Some(understood) => format!("(understood as: {understood}) {line}"),
+        None => line,
     }
 }

@@ -108,26 +108,24 @@ impl Engine {
                 .chunks(share)
                 .map(|chunk| {
                     scope.spawn(move || {
-                        let vectors = match &self.semantic {
-                            Some(semantic) => {
-                                let reads: Vec<&str> =
-                                    chunk.iter().map(|q| self.read_part(&q.text).0).collect();
-                                semantic
-                                    .encode_batch(&reads)
-                                    .into_iter()
-                                    .map(Some)
-                                    .collect()
-                            }
-                            None => vec![None; chunk.len()],
-                        };
+                        // A follow-up's encoding depends on its conversation:
+                        // `ask` makes it; the others are encoded together here.
+                        let alone: Vec<&str> = chunk
+                            .iter()
+                            .filter(|q| q.earlier.is_empty())
+                            .map(|q| self.read_part(&q.text).0)
+                            .collect();
+                        let mut vectors = match &self.semantic {
+                            Some(semantic) => semantic.encode_batch(&alone),
+                            None => Vec::new(),
+                        }
+                        .into_iter();
                         chunk
                             .iter()
-                            .zip(vectors)
-                            .map(|(q, v)| {
+                            .map(|q| {
                                 if q.earlier.is_empty() {
-                                    self.answer(q, top, v, &[])
+                                    self.answer(q, top, vectors.next(), &[])
                                 } else {
-                                    // A follow-up's encoding depends on its conversation.
                                     self.ask(q, top)
                                 }
                             })

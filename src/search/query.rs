@@ -250,14 +250,14 @@ fn concepts(
     Ok(concepts)
 }
 
-/// Corpus words within a small edit distance of `word`, the closest ones
-/// (the first three in dictionary order).
 /// BM25's rarity of a stem `df` passages hold.
 fn idf(lookup: &Lookup, df: u64) -> f32 {
     let n = lookup.passages().max(1) as f32;
     (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln()
 }
 
+/// Corpus words within a small edit distance of `word`, the closest ones
+/// (the first three in dictionary order).
 fn corrections(index: &Index, word: &str) -> Result<Vec<String>, Error> {
     // Two edits only in long words: in short ones they reach unrelated words.
     let max_distance = match word.chars().count() {

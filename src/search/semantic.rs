@@ -117,7 +117,7 @@ mod tests {
     use crate::config::SearchConfig;
     use crate::index::{self, Index};
     use crate::search::Engine;
-    use crate::testing::{corpus_with, model};
+    use crate::testing::{corpus_with, engine_with_model, model};
 
     // An index built without the model (or by a lexical-only run) has no
     // vectors: the candidates are encoded when asked about, not skipped.
@@ -149,17 +149,7 @@ mod tests {
              ## Eyes\n\nLuxturna treats a retinal disease that leads to blindness.\n\n\
              ## Blood\n\nSickle cell disease is treated by editing blood stem cells.\n",
         );
-        let (corpus_dir, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
-        let options = index::BuildOptions {
-            model: Some(model()),
-            ..Default::default()
-        };
-        index::build_with(&corpus_dir, &index_dir, &options, &mut |_| {}).unwrap();
-        let engine = Engine::new(
-            Index::open(&index_dir).unwrap(),
-            SearchConfig::default(),
-            Some(model()),
-        );
+        let engine = engine_with_model(&dir);
         let questions: Vec<Question> = [
             "how much does glybera cost",
             "hello",
