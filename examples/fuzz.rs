@@ -1,15 +1,19 @@
-//! A mutation fuzzer that runs on stable Rust, for the two places that take
-//! arbitrary text: question analysis and query building (`question`), and
-//! corpus parsing and splitting (`corpus`).
+//! A mutation fuzzer that runs on stable Rust, for the places that take
+//! arbitrary input: question analysis and query building (`question`),
+//! Markdown and text parsing and splitting (`corpus`), and the HTML and PDF
+//! readers (`html`, `pdf`).
 //!
 //! ```sh
 //! cargo run --release --example fuzz -- question 600
 //! cargo run --release --example fuzz -- corpus 600
+//! cargo run --release --example fuzz -- html 600
+//! cargo run --release --example fuzz -- pdf 600
 //! ```
 //!
-//! Inputs start from seeds (the dev questions, the corpus), are mutated with
-//! byte flips, splices and inserted syntax, and every panic is saved under
-//! `tests/fuzz_regressions/` where `cargo test` replays it.
+//! Inputs start from seeds (the dev questions, the corpus, the HTML and PDF
+//! files of `tests/formats/`), are mutated with byte flips, splices and
+//! inserted syntax, and every panic is saved under `tests/fuzz_regressions/`
+//! where `cargo test` replays it.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
@@ -21,7 +25,7 @@ use citebot::search::Engine;
 
 #[path = "../tests/fuzz_checks/mod.rs"]
 mod fuzz_checks;
-use fuzz_checks::{check_corpus, check_question};
+use fuzz_checks::{check_corpus, check_html, check_pdf, check_question};
 
 /// Small, fast, deterministic PRNG (xorshift64*).
 struct Rng(u64);
@@ -155,6 +159,32 @@ fn main() {
         seeds.push(chunk.to_vec());
     }
     seeds.push(article);
+    // The reader's own formats: whole files to mutate, and for HTML its pieces.
+    let extension = match target.as_str() {
+        "html" => Some("html"),
+        "pdf" => Some("pdf"),
+        _ => None,
+    };
+    if extension == Some("pdf") {
+        // Text seeds only reach the reader's first check: mutate real PDFs.
+        seeds.clear();
+    }
+    if let (Some(extension), Ok(entries)) =
+        (extension, std::fs::read_dir(root.join("tests/formats")))
+    {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == extension) {
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                if extension == "html" {
+                    for chunk in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                        seeds.push(chunk.to_vec());
+                    }
+                }
+                seeds.push(bytes);
+            }
+        }
+    }
 
     let scratch = std::env::temp_dir().join(format!("citebot-fuzz-{}", std::process::id()));
     let engine = if target == "question" {
@@ -176,9 +206,11 @@ fn main() {
     while Instant::now() < deadline {
         let seed = &seeds[rng.below(seeds.len())];
         let input = mutate(&mut rng, seed, &seeds);
-        let result = panic::catch_unwind(AssertUnwindSafe(|| match &engine {
-            Some(engine) => check_question(engine, &input),
-            None => check_corpus(&input),
+        let result = panic::catch_unwind(AssertUnwindSafe(|| match (&engine, target.as_str()) {
+            (Some(engine), _) => check_question(engine, &input),
+            (None, "html") => check_html(&input),
+            (None, "pdf") => check_pdf(&input),
+            (None, _) => check_corpus(&input),
         }));
         runs += 1;
         if result.is_err() {

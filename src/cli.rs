@@ -117,6 +117,19 @@ badly."
         #[arg(long, value_name = "FILE")]
         log: Option<PathBuf>,
     },
+    /// Show the passages citebot reads from documents, and check their citations
+    #[command(
+        long_about = "Reads each FILE as the index would (Markdown, text, HTML or PDF) and \
+prints its title, web address and passages, each with its citation; then checks every citation \
+against the file: the passage's words inside the lines (or page) cited, and each sentence's text \
+fragment selecting that sentence on the page. Exits with 1 if a citation fails or a file \
+cannot be read."
+    )]
+    Passages {
+        /// The documents
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Run the Discord bot (needs DISCORD_TOKEN)
     #[command(
         long_about = "Runs the Discord bot: /ask question:<text> (and a message that mentions \
@@ -172,9 +185,13 @@ answerable questions answered and of unanswerable ones declined, overall and per
 /// library held at info whatever the spec says: at debug and trace it prints
 /// whole gateway frames, and the IDENTIFY frame holds the bot token.
 pub fn log_filter(spec: &str) -> tracing_subscriber::EnvFilter {
-    let spec = format!("{spec},tungstenite=info,tokio_tungstenite=info");
+    // The PDF reader warns for each glyph it cannot map: noise, a line a glyph, unless asked for.
+    let spec =
+        format!("pdf_extract=error,lopdf=error,{spec},tungstenite=info,tokio_tungstenite=info");
     tracing_subscriber::EnvFilter::try_new(&spec).unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("warn,tungstenite=info,tokio_tungstenite=info")
+        tracing_subscriber::EnvFilter::new(
+            "pdf_extract=error,lopdf=error,warn,tungstenite=info,tokio_tungstenite=info",
+        )
     })
 }
 
@@ -218,6 +235,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 bar.finish_and_clear();
             }
             let report = report?;
+            for why in &report.manifest.skipped {
+                eprintln!("citebot: {why}");
+            }
             let peak =
                 peak_memory_mb().map_or(String::new(), |mb| format!(", peak memory {mb} MB"));
             let embedded = report.embedded.map_or(String::new(), |n| {
@@ -261,9 +281,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 let out = if json {
                     render::json_line(&answer) + "\n"
                 } else {
-                    let color =
-                        io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-                    render::text(&answer, Style { color })
+                    render::text(&answer, stdout_style())
                 };
                 write_out(&out)?;
             }
@@ -281,6 +299,17 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 chat_lines(&engine, top, json)?;
             }
             Ok(ExitCode::Success)
+        }
+        Command::Passages { files } => {
+            let mut clean = true;
+            for file in &files {
+                clean &= show_passages(file)?;
+            }
+            Ok(if clean {
+                ExitCode::Success
+            } else {
+                ExitCode::Failure
+            })
         }
         Command::Gaps { log } => {
             let log = log.unwrap_or(config.discord.feedback_log);
@@ -317,7 +346,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 let conversations = crate::eval::conversations::load(&file)?;
                 let engine = open_engine(&paths, &config)?;
                 let report = crate::eval::conversations::run(&engine, &conversations, top)?;
-                write_out(&report.table(misses))?;
+                write_out(&(report.table(misses) + &citation_summary(&paths.corpus)?))?;
                 return Ok(ExitCode::Success);
             }
             let questions = crate::eval::load(&file)?;
@@ -328,10 +357,16 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 std::fs::write(&path, lines)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
-            write_out(&report.table(misses))?;
+            write_out(&(report.table(misses) + &citation_summary(&paths.corpus)?))?;
             Ok(ExitCode::Success)
         }
     }
+}
+
+/// What `eval` adds under its table: every citation of the corpus checked
+/// against its file, and each that fails.
+fn citation_summary(corpus: &std::path::Path) -> anyhow::Result<String> {
+    Ok(format!("\n{}", crate::citation::check(corpus)?))
 }
 
 /// A progress bar on stderr when it is a terminal; nothing when piped.
@@ -510,6 +545,48 @@ fn answer_lines(engine: &Engine, top: usize, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `citebot passages` for one file; whether its citations all hold.
+fn show_passages(file: &std::path::Path) -> anyhow::Result<bool> {
+    use crate::{citation, corpus, passages};
+    let Some(format) = corpus::Format::of(file) else {
+        eprintln!(
+            "citebot: {} is not a format citebot reads (.md, .txt, .html, .pdf)",
+            file.display()
+        );
+        return Ok(false);
+    };
+    let source = corpus::read_file(file)?;
+    let path = &source.stamp.path;
+    let doc = match corpus::parse(path, &source.bytes) {
+        Ok(doc) => doc,
+        Err(e) => {
+            eprintln!("citebot: {e}");
+            return Ok(false);
+        }
+    };
+    let split = passages::split(&doc);
+    let mut out = format!("{path}: \"{}\", {} passage(s)", doc.title, split.len());
+    if let Some(url) = &doc.url {
+        out.push_str(&format!(", at {url}"));
+    }
+    out.push('\n');
+    for passage in &split {
+        out.push_str(&format!(
+            "\n{}\n{}\n",
+            render::citation_line(&passage.citation),
+            passage.text
+        ));
+    }
+    let report = citation::check_file(path, format, &source.bytes)?;
+    out.push_str(&format!("\n{report}"));
+    write_out(&out)?;
+    Ok(report.failures.is_empty())
+}
+
+fn stdout_style() -> Style {
+    Style::detect(io::stdout().is_terminal(), &|name| std::env::var(name).ok())
+}
+
 /// The text of input line `number` (from 1), its `\r` trimmed; not UTF-8:
 /// the line that says so instead.
 fn line_text(bytes: &[u8], number: usize, json: bool) -> Result<&str, String> {
@@ -535,7 +612,7 @@ fn one_line(answer: &Answer, json: bool) -> String {
 /// `chat` at a terminal: a prompt with line editing and history.
 fn chat_terminal(engine: &Engine, top: usize, json: bool) -> anyhow::Result<()> {
     let mut editor = rustyline::DefaultEditor::new().context("starting the line editor")?;
-    let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let style = stdout_style();
     let mut conversation = Conversation::new();
     println!("Ask about the corpus. /new starts over, /more shows more passages, /quit leaves.");
     loop {
@@ -550,7 +627,7 @@ fn chat_terminal(engine: &Engine, top: usize, json: bool) -> anyhow::Result<()> 
             if json {
                 render::json_line(answer) + "\n"
             } else {
-                render::text(answer, Style { color })
+                render::text(answer, style)
             }
         };
         let out = match Line::parse(&line) {

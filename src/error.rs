@@ -5,14 +5,17 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("no corpus folder at {}: create it with .md or .txt files in it, or point --corpus (or CITEBOT_CORPUS) at one", .0.display())]
+    #[error("no corpus folder at {}: create it with .md, .txt, .html or .pdf files in it, or point --corpus (or CITEBOT_CORPUS) at one", .0.display())]
     NoCorpus(PathBuf),
-    #[error("the corpus folder {} holds no .md or .txt document", .0.display())]
+    #[error("the corpus folder {} holds no document citebot reads (.md, .txt, .html, .pdf)", .0.display())]
     EmptyCorpus(PathBuf),
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
     #[error("{} is not UTF-8 text (first bad byte at offset {offset}): save it as UTF-8 and run `citebot index` again", path.display())]
     NotUtf8 { path: PathBuf, offset: usize },
+    /// A document citebot cannot read (a damaged PDF, one without text): skipped, not fatal.
+    #[error("skipped {}: {reason}", path.display())]
+    Unreadable { path: PathBuf, reason: String },
     #[error("{}:{line}: {message}", path.display())]
     Synonyms {
         path: PathBuf,

@@ -14,6 +14,7 @@
 pub mod analysis;
 pub mod answer;
 pub mod chat;
+pub mod citation;
 pub mod cli;
 pub mod config;
 pub mod corpus;

@@ -44,7 +44,12 @@ pub fn open_fresh(
         index_dir.display()
     ));
     match index::build_with(corpus_dir, index_dir, options, &mut |_| {}) {
-        Ok(_) => Index::open(index_dir),
+        Ok(report) => {
+            for why in &report.manifest.skipped {
+                notify(&format!("citebot: {why}"));
+            }
+            Index::open(index_dir)
+        }
         Err(build_error) => match Index::open(index_dir) {
             Ok(old) => {
                 notify(&format!(

@@ -20,8 +20,48 @@ pub struct Citation {
     /// Heading path, joined with " › "; the document title before the first heading.
     pub section: String,
     pub file: String,
-    /// First and last line in `file`, 1-based, inclusive.
-    pub lines: [u32; 2],
+    /// Where in `file`: its lines, or a PDF's pages.
+    #[serde(flatten)]
+    pub span: Span,
+    /// The document's web address, if it has one; on an answer's passage,
+    /// with a text fragment that opens it on the passage's best sentence.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub url: Option<String>,
+}
+
+/// A place in a file, 1-based and inclusive; JSON `"lines": [a, b]` or `"pages": [a, b]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Span {
+    Lines([u32; 2]),
+    Pages([u32; 2]),
+}
+
+impl Span {
+    pub fn new(range: [u32; 2], paged: bool) -> Span {
+        if paged {
+            Span::Pages(range)
+        } else {
+            Span::Lines(range)
+        }
+    }
+
+    pub fn range(self) -> [u32; 2] {
+        match self {
+            Span::Lines(r) | Span::Pages(r) => r,
+        }
+    }
+}
+
+impl std::fmt::Display for Span {
+    /// `:12-14` after a file's name, or ` p. 3`, ` pp. 3-4`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Span::Lines([a, b]) => write!(f, ":{a}-{b}"),
+            Span::Pages([a, b]) if a == b => write!(f, " p. {a}"),
+            Span::Pages([a, b]) => write!(f, " pp. {a}-{b}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,7 +176,10 @@ pub fn split_measured<T>(
             continue;
         };
         let last_block = last.blocks[last.blocks.len() - 1];
-        let same_section = last_block.section == block.section;
+        // A PDF's passage stays on one page, so its citation names one.
+        let same_section = last_block.section == block.section
+            && !block.gap
+            && (!doc.paged || last_block.lines.1 == block.lines.0);
         let joins = same_section
             && match (last_block.kind, block.kind) {
                 // An item follows its lead-in or the items before it.
@@ -180,7 +223,8 @@ pub fn split_measured<T>(
                 document: doc.title.clone(),
                 section: section.clone(),
                 file: doc.path.clone(),
-                lines,
+                span: Span::new(lines, doc.paged),
+                url: doc.url.clone(),
             },
         };
         // A group over the limit is one long block (blocks join only when they
@@ -282,7 +326,7 @@ fn word_chunks(text: &str, limit: usize) -> Vec<(&str, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::corpus::parse;
+    use crate::corpus::parse_str as parse;
     use proptest::prelude::*;
     use unicode_segmentation::UnicodeSegmentation;
 
@@ -302,7 +346,7 @@ mod tests {
             p[0].text,
             "Viral vectors are:\n• integrative: one,\n• non-integrative: two."
         );
-        assert_eq!(p[0].citation.lines, [3, 6]);
+        assert_eq!(p[0].citation.span, Span::Lines([3, 6]));
         assert_eq!(p[0].citation.section, "S");
     }
 

@@ -15,6 +15,10 @@ fn saved_fuzz_inputs_no_longer_fail() {
             crate::fuzz_checks::check_question(engine, &input);
         } else if name.starts_with("corpus-") {
             crate::fuzz_checks::check_corpus(&input);
+        } else if name.starts_with("html-") {
+            crate::fuzz_checks::check_html(&input);
+        } else if name.starts_with("pdf-") {
+            crate::fuzz_checks::check_pdf(&input);
         } else {
             continue;
         }

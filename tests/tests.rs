@@ -10,6 +10,7 @@ mod cli;
 mod corpus_seed;
 mod discord;
 mod eval_floor;
+mod formats;
 mod fuzz_regressions;
 mod hardening;
 mod ranking;

@@ -23,6 +23,9 @@ pub(crate) fn embeds(reply: &Reply) -> Vec<CreateEmbed> {
                 .title(&e.title)
                 .description(&e.description)
                 .colour(e.color);
+            if let Some(url) = &e.url {
+                embed = embed.url(url);
+            }
             if !e.footer.is_empty() {
                 embed = embed.footer(CreateEmbedFooter::new(&e.footer));
             }

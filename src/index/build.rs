@@ -84,8 +84,12 @@ pub struct Progress {
 /// What one corpus file gave to the build.
 struct FileResult {
     stamp: FileStamp,
-    /// The document's title (empty for the synonym file).
+    /// The document's title (empty for the synonym file or a skipped document).
     title: String,
+    url: Option<String>,
+    paged: bool,
+    /// Why a document could not be read and was left out.
+    skipped: Option<String>,
     /// For a document: its acronym pairs and the word count of each passage.
     acronyms: Vec<Vec<Wording>>,
     words: Vec<usize>,
@@ -265,15 +269,21 @@ fn write_generation(
     let mut lexicon = Lexicon::default();
     let mut stamps = Vec::with_capacity(results.len());
     let mut titles = Vec::with_capacity(results.len());
+    let mut urls = Vec::with_capacity(results.len());
+    let mut paged = Vec::with_capacity(results.len());
+    let mut skipped = Vec::new();
     let mut words = Vec::new();
     let mut documents = 0;
     let mut synonyms = None;
     for (_, result) in results {
         let file = result?;
-        match file.synonyms {
-            Some(text) => synonyms = Some((file.stamp.path.clone(), text)),
-            None => documents += 1,
+        match (file.synonyms, file.skipped) {
+            (Some(text), _) => synonyms = Some((file.stamp.path.clone(), text)),
+            (None, Some(why)) => skipped.push(why),
+            (None, None) => documents += 1,
         }
+        urls.push(file.url);
+        paged.push(file.paged);
         for pair in file.acronyms {
             lexicon.add_equivalents(pair);
         }
@@ -307,6 +317,9 @@ fn write_generation(
         files: stamps,
         titles,
         threads,
+        urls,
+        paged,
+        skipped,
     };
     store::write_json(&gen_dir.join(LEXICON), &lexicon)?;
     store::write_atomically(&gen_dir.join(VOCABULARY), &vocabulary)?;
@@ -358,16 +371,28 @@ fn index_file(
     f: &Fields,
 ) -> Result<FileResult, Error> {
     let source = corpus::read_file(path)?;
+    let unread = |stamp: FileStamp, synonyms: Option<String>, skipped: Option<String>| FileResult {
+        stamp,
+        title: String::new(),
+        url: None,
+        paged: false,
+        skipped,
+        acronyms: Vec::new(),
+        words: Vec::new(),
+        synonyms,
+    };
     if !corpus::is_document(path) {
-        return Ok(FileResult {
-            stamp: source.stamp,
-            title: String::new(),
-            acronyms: Vec::new(),
-            words: Vec::new(),
-            synonyms: Some(source.text),
-        });
+        let text = source.text()?.to_string();
+        return Ok(unread(source.stamp, Some(text), None));
     }
-    let doc = corpus::parse(&source.stamp.path, &source.text);
+    let doc = match corpus::parse(&source.stamp.path, &source.bytes) {
+        Ok(doc) => doc,
+        Err(e @ Error::Unreadable { .. }) => {
+            tracing::warn!("{e}");
+            return Ok(unread(source.stamp, None, Some(e.to_string())));
+        }
+        Err(e) => return Err(e),
+    };
     let mut acronyms = Vec::new();
     let mut words = Vec::new();
     // Passages of a section come together: its title is analysed once for all of them.
@@ -413,7 +438,7 @@ fn index_file(
             f.text => p.text.as_str(),
             f.place => Place {
                 file: number as u64,
-                lines: p.citation.lines,
+                lines: p.citation.span.range(),
                 ordinal: p.ordinal,
                 kind: p.kind,
                 // The document's title is in the manifest: not stored again for each passage.
@@ -434,6 +459,9 @@ fn index_file(
     Ok(FileResult {
         stamp: source.stamp,
         title: doc.title,
+        url: doc.url,
+        paged: doc.paged,
+        skipped: None,
         acronyms,
         words,
         synonyms: None,

@@ -27,7 +27,7 @@ use tantivy_fst::{IntoStreamer, Streamer};
 
 use crate::analysis::Analysed;
 use crate::lexicon::Lexicon;
-use crate::passages::{Citation, Passage};
+use crate::passages::{Citation, Passage, Span};
 use crate::Error;
 
 pub use build::{build, build_with, BuildOptions, BuildReport, Progress};
@@ -325,7 +325,11 @@ impl Index {
                     .get(file)
                     .map(|stamp| stamp.path.clone())
                     .unwrap_or_default(),
-                lines: place.lines,
+                span: Span::new(
+                    place.lines,
+                    self.manifest.paged.get(file).copied().unwrap_or(false),
+                ),
+                url: self.manifest.urls.get(file).cloned().flatten(),
             },
         }
     }

@@ -38,6 +38,16 @@ pub struct Manifest {
     /// Threads the build read and indexed the corpus on.
     #[serde(default)]
     pub threads: usize,
+    /// The web address of each of `files`, if its document has one.
+    #[serde(default)]
+    pub urls: Vec<Option<String>>,
+    /// Which of `files` are PDFs, whose passages are placed by page.
+    #[serde(default)]
+    pub paged: Vec<bool>,
+    /// Documents the build could not read, each with why; kept in `files`
+    /// (with no passages) so an unchanged corpus does not rebuild for them.
+    #[serde(default)]
+    pub skipped: Vec<String>,
 }
 
 pub(crate) fn unix_now() -> u64 {

@@ -19,12 +19,17 @@ pub mod limits {
     pub const FIELD_VALUE: usize = 1024;
     pub const FOOTER: usize = 2048;
     pub const EMBEDS_TOTAL: usize = 6000;
+    /// An embed's link: Discord's documented maximum for a URL.
+    pub const URL: usize = 2048;
 }
 
 /// An embed as plain data; the bot turns it into Discord's builder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Embed {
     pub title: String,
+    /// Where the title links: the cited document at the quoted words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     pub description: String,
     pub footer: String,
     pub fields: Vec<(String, String)>,
@@ -104,15 +109,18 @@ pub fn cut(text: &str, max: usize) -> String {
     format!("{}…", head[..cut_at].trim_end())
 }
 
+/// The citation's address, if Discord will take it as an embed's link.
+fn embed_url(citation: &Citation) -> Option<String> {
+    citation.url.clone().filter(|u| {
+        u.len() <= limits::URL && (u.starts_with("https://") || u.starts_with("http://"))
+    })
+}
+
 fn citation_footer(citation: &Citation) -> String {
     cut(
         &format!(
-            "{} › {} · {}:{}-{}",
-            citation.document,
-            citation.section,
-            citation.file,
-            citation.lines[0],
-            citation.lines[1]
+            "{} › {} · {}{}",
+            citation.document, citation.section, citation.file, citation.span
         ),
         limits::FOOTER,
     )
@@ -187,8 +195,8 @@ fn short_field(hit: &Hit) -> (String, String) {
         limits::FIELD_NAME,
     );
     let where_ = format!(
-        "\n— {}:{}-{}",
-        hit.passage.citation.file, hit.passage.citation.lines[0], hit.passage.citation.lines[1]
+        "\n— {}{}",
+        hit.passage.citation.file, hit.passage.citation.span
     );
     let where_ = escape_markdown(&where_).replace("\\\n", "\n");
     let room = limits::FIELD_VALUE.saturating_sub(where_.chars().count());
@@ -201,6 +209,7 @@ pub fn discord_reply(answer: &Answer) -> Reply {
     let embed = match answer.verdict {
         Verdict::Greeting => Embed {
             title: "Hello!".into(),
+            url: None,
             description: escape_markdown(USAGE_HINT),
             footer: String::new(),
             fields: Vec::new(),
@@ -222,6 +231,7 @@ pub fn discord_reply(answer: &Answer) -> Reply {
                     &escape_markdown(&best.passage.citation.section),
                     limits::TITLE,
                 ),
+                url: embed_url(&best.passage.citation),
                 description: marked_up(best, limits::DESCRIPTION),
                 footer: citation_footer(&best.passage.citation),
                 fields,
@@ -241,6 +251,7 @@ pub fn discord_reply(answer: &Answer) -> Reply {
             }
             Embed {
                 title: "Not covered".into(),
+                url: None,
                 description: cut(&description, limits::DESCRIPTION),
                 footer: String::new(),
                 fields: Vec::new(),
@@ -282,6 +293,7 @@ pub fn discord_more(answer: &Answer, from: usize) -> Reply {
                 ),
                 limits::TITLE,
             ),
+            url: embed_url(&hit.passage.citation),
             description: marked_up(hit, 1200),
             footer: citation_footer(&hit.passage.citation),
             fields: Vec::new(),
@@ -357,7 +369,8 @@ mod tests {
                     document: "Gene therapy".into(),
                     section: section.into(),
                     file: "corpus/gene-therapy.md".into(),
-                    lines: [10, 12],
+                    span: crate::passages::Span::Lines([10, 12]),
+                    url: None,
                 },
             },
             best_sentence: first_sentence,
@@ -380,6 +393,29 @@ mod tests {
             confidence: 1.0,
             objections: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_cited_page_address_links_the_title_and_a_pdf_cites_its_page() {
+        let mut best = hit(1, "Quoted words here.", "S", &[]);
+        best.passage.citation.url = Some("https://x.org/p#:~:text=Quoted%20words%20here".into());
+        let mut pdf = hit(2, "Other words.", "T", &[]);
+        pdf.passage.citation.span = crate::passages::Span::Pages([3, 3]);
+        pdf.passage.citation.file = "corpus/r.pdf".into();
+        // Not an address Discord would take: no link rather than a failed reply.
+        pdf.passage.citation.url = Some("javascript:alert(1)".into());
+        let reply = discord_reply(&answer(vec![best, pdf.clone()]));
+        assert_eq!(
+            reply.embeds[0].url.as_deref(),
+            Some("https://x.org/p#:~:text=Quoted%20words%20here")
+        );
+        assert!(reply.embeds[0]
+            .fields
+            .iter()
+            .any(|(_, v)| v.contains("corpus/r.pdf p. 3")));
+        let more = discord_more(&answer(vec![pdf]), 0);
+        assert_eq!(more.embeds[0].url, None);
+        assert!(more.embeds[0].footer.ends_with("corpus/r.pdf p. 3"));
     }
 
     #[test]

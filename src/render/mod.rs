@@ -21,8 +21,5 @@ pub const USAGE_HINT: &str = "Ask me a question about the article, for example: 
 pub const NOT_COVERED: &str = "The article does not cover this question.";
 
 pub fn citation_line(citation: &Citation) -> String {
-    format!(
-        "{} · {}:{}-{}",
-        citation.section, citation.file, citation.lines[0], citation.lines[1]
-    )
+    format!("{} · {}{}", citation.section, citation.file, citation.span)
 }

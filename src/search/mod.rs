@@ -280,6 +280,12 @@ fn hits(candidates: Vec<Candidate>, query: &Query, best_bm25: f32) -> Vec<Hit> {
         .enumerate()
         .map(|(i, c)| {
             let display = Display::of(&c.stored.analysed, &c.matches, &query.concepts);
+            let mut passage = c.stored.passage.clone();
+            // The document's address, opening on this answer's sentence.
+            if let Some(url) = &passage.citation.url {
+                let link = crate::citation::link(url, &passage.text, display.best_sentence.clone());
+                passage.citation.url = Some(link);
+            }
             Hit {
                 rank: i + 1,
                 score: c.score,
@@ -293,7 +299,7 @@ fn hits(candidates: Vec<Candidate>, query: &Query, best_bm25: f32) -> Vec<Hit> {
                     similarity: c.similarity.map(|s| s.0),
                     sentence_similarity: c.similarity.map(|s| s.1),
                 },
-                passage: c.stored.passage.clone(),
+                passage,
             }
         })
         .collect()

@@ -1,14 +1,23 @@
 //! The corpus folder: finding its files, fingerprinting them, and parsing each
 //! into a document of titled sections holding plain-text blocks with their
-//! line ranges. Markdown goes through pulldown-cmark; plain text splits on
-//! blank lines.
+//! line (or page) ranges. One reader a format: Markdown goes through
+//! pulldown-cmark, HTML through html5ever's tokenizer, PDF through
+//! pdf-extract; plain text splits on blank lines.
+
+mod html;
+mod markdown;
+mod pdf;
+mod text;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use serde::{Deserialize, Serialize};
+
+pub(crate) use html::visible_text as html_visible_text;
+pub(crate) use markdown::plain_text as markdown_text;
+pub(crate) use pdf::{dehyphenate, pages as pdf_pages};
 use sha2::{Digest, Sha256};
 
 use crate::Error;
@@ -41,8 +50,12 @@ pub struct Block {
     /// Heading titles from `##` down; empty before the first one.
     pub section: Vec<String>,
     pub text: String,
-    /// First and last line in the file, 1-based, inclusive.
+    /// First and last line in the file, 1-based, inclusive; pages in a paged document.
     pub lines: (u32, u32),
+    /// The reader left source text out just before this block (a menu, a
+    /// contents line): a passage does not join it to the block before, or
+    /// would quote as adjacent words that are not.
+    pub gap: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,10 +67,52 @@ pub struct Document {
     pub title_from_name: bool,
     /// Front matter (`key: value` lines), e.g. publisher and credit.
     pub meta: BTreeMap<String, String>,
+    /// Where a reader can open the document: front matter's `url:` (or a
+    /// `source:` that is a web address), an HTML page's canonical link.
+    pub url: Option<String>,
+    /// Blocks are placed by page (a PDF), not by line.
+    pub paged: bool,
     pub blocks: Vec<Block>,
 }
 
-/// Paths of the corpus's documents (`.md`, `.txt`) and its synonym file, sorted.
+impl Document {
+    /// A document of `blocks` with nothing else known of it: titled by its file's name.
+    fn untitled(path: &str, blocks: Vec<Block>) -> Document {
+        Document {
+            path: path.to_string(),
+            title: fallback_title(path),
+            title_from_name: true,
+            meta: BTreeMap::new(),
+            url: None,
+            paged: false,
+            blocks,
+        }
+    }
+}
+
+/// The formats the corpus reads, by file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Markdown,
+    Html,
+    Pdf,
+}
+
+impl Format {
+    pub fn of(path: &Path) -> Option<Format> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match extension.as_str() {
+            "md" | "markdown" => Format::Markdown,
+            "txt" => Format::Text,
+            "html" | "htm" | "xhtml" => Format::Html,
+            "pdf" => Format::Pdf,
+            _ => return None,
+        })
+    }
+}
+
+/// Paths of the corpus's documents (see [`Format`]) and its synonym file, sorted.
 pub fn list_files(corpus: &Path) -> Result<Vec<PathBuf>, Error> {
     if !corpus.is_dir() {
         return Err(Error::NoCorpus(corpus.to_path_buf()));
@@ -86,10 +141,7 @@ pub fn list_files(corpus: &Path) -> Result<Vec<PathBuf>, Error> {
 }
 
 pub fn is_document(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("md" | "markdown" | "txt")
-    )
+    Format::of(path).is_some()
 }
 
 /// Size and modification time of each corpus file; cheap enough to run before every answer.
@@ -114,20 +166,30 @@ pub fn quick_stamps(corpus: &Path) -> Result<Vec<(PathBuf, FileStamp)>, Error> {
         .collect()
 }
 
-/// A corpus file read into memory, checked to be UTF-8.
+/// A corpus file read into memory.
 pub struct SourceFile {
     pub stamp: FileStamp,
-    pub text: String,
+    pub bytes: Vec<u8>,
+}
+
+impl SourceFile {
+    /// The file as text, for the formats that must be UTF-8.
+    pub fn text(&self) -> Result<&str, Error> {
+        utf8(&self.stamp.path, &self.bytes)
+    }
+}
+
+fn utf8<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, Error> {
+    std::str::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
+        path: PathBuf::from(path),
+        offset: e.valid_up_to(),
+    })
 }
 
 pub fn read_file(path: &Path) -> Result<SourceFile, Error> {
     let bytes = fs::read(path).map_err(|e| Error::read(path, e))?;
     let meta = fs::metadata(path).map_err(|e| Error::read(path, e))?;
     let sha256 = format!("{:x}", Sha256::digest(&bytes));
-    let text = String::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
-        path: path.to_path_buf(),
-        offset: e.utf8_error().valid_up_to(),
-    })?;
     let modified_ns = meta
         .modified()
         .ok()
@@ -140,7 +202,7 @@ pub fn read_file(path: &Path) -> Result<SourceFile, Error> {
             modified_ns,
             sha256,
         },
-        text,
+        bytes,
     })
 }
 
@@ -150,13 +212,37 @@ fn display_path(path: &Path) -> String {
     shown.to_string_lossy().replace('\\', "/")
 }
 
-/// Parses one file by its extension.
-pub fn parse(path: &str, text: &str) -> Document {
-    if path.ends_with(".txt") {
-        parse_text(path, text)
-    } else {
-        parse_markdown(path, text)
+/// Parses one file by its extension (Markdown if it has none citebot reads).
+///
+/// A Markdown or text file that is not UTF-8 is an error that stops the build:
+/// it is the corpus owner's own text, to be saved again. An HTML page is read
+/// in the encoding it declares. A PDF that cannot be read (damaged, encrypted,
+/// scanned without a text layer) is [`Error::Unreadable`]: the build skips it
+/// and names it, since its owner may not be able to fix it.
+pub fn parse(path: &str, bytes: &[u8]) -> Result<Document, Error> {
+    match Format::of(Path::new(path)).unwrap_or(Format::Markdown) {
+        Format::Text => Ok(text::parse(path, utf8(path, bytes)?)),
+        Format::Markdown => Ok(markdown::parse(path, utf8(path, bytes)?)),
+        Format::Html => Ok(html::parse(path, bytes)),
+        Format::Pdf => pdf::parse(path, bytes),
     }
+}
+
+/// [`parse`] on text known to be readable, for tests.
+#[cfg(test)]
+pub(crate) fn parse_str(path: &str, text: &str) -> Document {
+    parse(path, text.as_bytes()).expect("a readable test document")
+}
+
+/// A web address, if `value` is one.
+fn web_address(value: &str) -> Option<String> {
+    let value = value.trim();
+    let is_web = ["https://", "http://"].iter().any(|scheme| {
+        value
+            .get(..scheme.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+    });
+    (is_web && !value.contains(char::is_whitespace)).then(|| value.to_string())
 }
 
 fn fallback_title(path: &str) -> String {
@@ -194,41 +280,8 @@ impl Lines {
     }
 }
 
-fn parse_text(path: &str, text: &str) -> Document {
-    let mut blocks = Vec::new();
-    // Lines are numbered as they are read; a blank one (or the end) closes a paragraph.
-    let mut paragraph: Vec<&str> = Vec::new();
-    let mut first_line = 1;
-    let lines = text.split_inclusive('\n').chain(std::iter::once(""));
-    for (line, number) in lines.zip(1u32..) {
-        if !line.trim().is_empty() {
-            if paragraph.is_empty() {
-                first_line = number;
-            }
-            paragraph.push(line);
-        } else if !paragraph.is_empty() {
-            let joined = collapse_space(paragraph.drain(..));
-            if !joined.is_empty() {
-                blocks.push(Block {
-                    kind: BlockKind::Paragraph,
-                    section: Vec::new(),
-                    text: joined,
-                    lines: (first_line, number - 1),
-                });
-            }
-        }
-    }
-    Document {
-        path: path.to_string(),
-        title: fallback_title(path),
-        title_from_name: true,
-        meta: BTreeMap::new(),
-        blocks,
-    }
-}
-
 /// The words of `lines` joined by single spaces, built in one buffer.
-fn collapse_space<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn collapse_space<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::new();
     let mut push = |word: &str| {
         if !out.is_empty() {
@@ -259,203 +312,9 @@ fn collapse_space<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
     out
 }
 
-/// What the Markdown walker is collecting text for.
-struct Open {
-    kind: BlockKind,
-    text: String,
-    start: usize,
-    end: usize,
-}
-
-fn parse_markdown(path: &str, text: &str) -> Document {
-    let lines = Lines::new(text);
-    let mut meta = BTreeMap::new();
-    let mut title: Option<String> = None;
-    let mut section: Vec<String> = Vec::new();
-    let mut blocks: Vec<Block> = Vec::new();
-
-    let mut heading: Option<(HeadingLevel, String)> = None;
-    let mut open: Option<Open> = None;
-    let mut in_metadata = false;
-    let mut quote_depth = 0usize;
-    let mut item_depth = 0usize;
-    let mut table_cells: Vec<String> = Vec::new();
-
-    let flush = |open: &mut Option<Open>, blocks: &mut Vec<Block>, section: &[String]| {
-        if let Some(o) = open.take() {
-            let mut body = collapse_space([o.text.as_str()]);
-            if o.kind == BlockKind::Caption {
-                body = caption_text(&body);
-            }
-            if !body.is_empty() {
-                blocks.push(Block {
-                    kind: o.kind,
-                    section: section.to_vec(),
-                    text: body,
-                    lines: lines.range(o.start, o.end),
-                });
-            }
-        }
-    };
-
-    let options = Options::ENABLE_YAML_STYLE_METADATA_BLOCKS | Options::ENABLE_TABLES;
-    for (event, range) in Parser::new_ext(text, options).into_offset_iter() {
-        match event {
-            Event::Start(Tag::MetadataBlock(_)) => in_metadata = true,
-            Event::End(TagEnd::MetadataBlock(_)) => in_metadata = false,
-            Event::Text(t) if in_metadata => {
-                for line in t.lines() {
-                    if let Some((key, value)) = line.split_once(':') {
-                        let value = value.trim().trim_matches('"').replace("\\\"", "\"");
-                        meta.insert(key.trim().to_lowercase(), value);
-                    }
-                }
-            }
-            Event::Start(Tag::Heading { level, .. }) => {
-                flush(&mut open, &mut blocks, &section);
-                heading = Some((level, String::new()));
-            }
-            Event::End(TagEnd::Heading(_)) => {
-                if let Some((level, words)) = heading.take() {
-                    let words = collapse_space([words.as_str()]);
-                    if level == HeadingLevel::H1 && title.is_none() {
-                        title = Some(words);
-                        section.clear();
-                    } else {
-                        // `##` is the top of a section path; a deeper heading nests under it.
-                        let depth = (level as usize).saturating_sub(2);
-                        section.truncate(depth);
-                        section.push(words);
-                    }
-                }
-            }
-            Event::Start(Tag::BlockQuote(_)) => {
-                flush(&mut open, &mut blocks, &section);
-                quote_depth += 1;
-            }
-            Event::End(TagEnd::BlockQuote(_)) => {
-                quote_depth = quote_depth.saturating_sub(1);
-                flush(&mut open, &mut blocks, &section);
-            }
-            Event::Start(Tag::Item) => {
-                flush(&mut open, &mut blocks, &section);
-                item_depth += 1;
-                open = Some(Open {
-                    kind: BlockKind::ListItem,
-                    text: String::new(),
-                    start: range.start,
-                    // Grown by the item's text: the item's own range may take in a blank line.
-                    end: range.start,
-                });
-            }
-            Event::End(TagEnd::Item) => {
-                item_depth = item_depth.saturating_sub(1);
-                flush(&mut open, &mut blocks, &section);
-            }
-            Event::Start(Tag::Paragraph | Tag::CodeBlock(_)) => {
-                let continues_caption =
-                    quote_depth > 0 && open.as_ref().is_some_and(|o| o.kind == BlockKind::Caption);
-                let in_item = item_depth > 0 && open.is_some();
-                if continues_caption || in_item {
-                    if let Some(o) = open.as_mut() {
-                        // A figure's title line ends a sentence even without a full stop.
-                        if continues_caption && !o.text.trim_end().ends_with(['.', '!', '?', ':']) {
-                            o.text.push('.');
-                        }
-                        o.text.push(' ');
-                    }
-                } else {
-                    flush(&mut open, &mut blocks, &section);
-                    let is_caption = quote_depth > 0
-                        && text[range.clone()]
-                            .trim_start_matches(['>', ' '])
-                            .starts_with("Figure:");
-                    open = Some(Open {
-                        kind: if is_caption {
-                            BlockKind::Caption
-                        } else {
-                            BlockKind::Paragraph
-                        },
-                        text: String::new(),
-                        start: range.start,
-                        end: range.end,
-                    });
-                }
-            }
-            Event::End(TagEnd::Paragraph | TagEnd::CodeBlock) => {
-                if let Some(o) = open.as_mut() {
-                    o.end = o.end.max(range.end);
-                }
-                if quote_depth == 0 && item_depth == 0 {
-                    flush(&mut open, &mut blocks, &section);
-                }
-            }
-            Event::Start(Tag::Table(_)) => flush(&mut open, &mut blocks, &section),
-            Event::Start(Tag::TableRow | Tag::TableHead) => {
-                table_cells.clear();
-                open = Some(Open {
-                    kind: BlockKind::Paragraph,
-                    text: String::new(),
-                    start: range.start,
-                    end: range.end,
-                });
-            }
-            Event::End(TagEnd::TableCell) => {
-                if let Some(o) = open.as_mut() {
-                    o.text.push_str(" | ");
-                }
-            }
-            Event::End(TagEnd::TableRow | TagEnd::TableHead) => {
-                if let Some(o) = open.as_mut() {
-                    o.text = o.text.trim_end_matches([' ', '|']).to_string();
-                }
-                flush(&mut open, &mut blocks, &section);
-            }
-            Event::Text(t) | Event::Code(t) => {
-                if let Some((_, words)) = heading.as_mut() {
-                    words.push_str(&t);
-                } else {
-                    let o = open.get_or_insert_with(|| Open {
-                        kind: BlockKind::Paragraph,
-                        text: String::new(),
-                        start: range.start,
-                        end: range.end,
-                    });
-                    o.text.push_str(&t);
-                    o.end = o.end.max(range.end);
-                }
-            }
-            Event::SoftBreak | Event::HardBreak => {
-                if let Some((_, words)) = heading.as_mut() {
-                    words.push(' ');
-                } else if let Some(o) = open.as_mut() {
-                    o.text.push(' ');
-                }
-            }
-            // HTML is markup, not article text.
-            _ => {}
-        }
-    }
-    flush(&mut open, &mut blocks, &section);
-
-    let title = meta.get("title").cloned().or(title);
-    Document {
-        path: path.to_string(),
-        title_from_name: title.is_none(),
-        title: title.unwrap_or_else(|| fallback_title(path)),
-        meta,
-        blocks,
-    }
-}
-
-/// "Figure: Title" then the caption → "Title. Caption", without the label.
-fn caption_text(raw: &str) -> String {
-    let body = raw.strip_prefix("Figure:").unwrap_or(raw).trim();
-    body.to_string()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::parse_str as parse;
     use super::*;
     use proptest::prelude::*;
 
