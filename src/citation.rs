@@ -256,12 +256,29 @@ pub fn check(corpus_dir: &std::path::Path) -> Result<Report, Error> {
     Ok(report)
 }
 
+/// A document as the index reads it, with its citations checked.
+pub struct Checked {
+    pub document: Document,
+    pub passages: Vec<Passage>,
+    pub report: Report,
+}
+
 /// [`check`] for one file's bytes.
 pub fn check_file(path: &str, format: Format, bytes: &[u8]) -> Result<Report, Error> {
-    let doc = corpus::parse(path, bytes)?;
-    let split = passages::split(&doc);
+    check_document(path, format, bytes).map(|checked| checked.report)
+}
+
+/// Reads a file's bytes as the index does, splits it into passages and
+/// checks each one's citation; the file is read (a PDF extracted) once.
+pub fn check_document(path: &str, format: Format, bytes: &[u8]) -> Result<Checked, Error> {
     let source = Source::read(path, format, bytes)?;
-    let page = source.page_text(&doc);
+    let doc = match &source {
+        Source::Pages(pages) => corpus::pdf_document(path, pages),
+        Source::Lines { .. } => corpus::parse(path, bytes)?,
+    };
+    let split = passages::split(&doc);
+    // Only a document with an address has fragments to run over its page.
+    let page = doc.url.is_some().then(|| source.page_text(&doc));
     let mut report = Report {
         passages: split.len(),
         ..Report::default()
@@ -279,13 +296,13 @@ pub fn check_file(path: &str, format: Format, bytes: &[u8]) -> Result<Report, Er
                 preview(&passage.text)
             )));
         }
+        let Some(page) = &page else {
+            continue;
+        };
         for sentence in sentences(passage) {
-            if doc.url.is_none() {
-                continue;
-            }
             report.fragments += 1;
             let quoted = &passage.text[sentence.clone()];
-            let selected = select(&page, &passage.text, sentence.clone());
+            let selected = select(page, &passage.text, sentence.clone());
             // The browser highlights from the start's first match to the
             // end's next one: right when that is the sentence's words, no more.
             if selected.as_deref().map(words) != Some(words(quoted)) {
@@ -297,7 +314,11 @@ pub fn check_file(path: &str, format: Format, bytes: &[u8]) -> Result<Report, Er
             }
         }
     }
-    Ok(report)
+    Ok(Checked {
+        document: doc,
+        passages: split,
+        report,
+    })
 }
 
 /// The start of a text, for a failure's message.
@@ -358,14 +379,14 @@ impl Source {
 
     /// The text of lines (or pages) `range`, markup read as a reader sees it.
     fn cited(&self, [first, last]: [u32; 2]) -> String {
-        let pick = |all: &[String]| -> Vec<String> {
+        let pick = |all: &[String]| -> String {
             let (a, b) = (first.max(1) as usize - 1, last as usize);
-            all.get(a..b.min(all.len())).unwrap_or_default().to_vec()
+            all.get(a..b.min(all.len())).unwrap_or_default().join("\n")
         };
         match self {
-            Source::Pages(pages) => corpus::dehyphenate(&pick(pages).join("\n")),
+            Source::Pages(pages) => corpus::dehyphenate(&pick(pages)),
             Source::Lines { lines, format } => {
-                let raw = pick(lines).join("\n");
+                let raw = pick(lines);
                 match format {
                     Format::Html => corpus::html_visible_text(&raw),
                     Format::Markdown => corpus::markdown_text(&raw),

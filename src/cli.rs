@@ -547,7 +547,7 @@ fn answer_lines(engine: &Engine, top: usize, json: bool) -> anyhow::Result<()> {
 
 /// `citebot passages` for one file; whether its citations all hold.
 fn show_passages(file: &std::path::Path) -> anyhow::Result<bool> {
-    use crate::{citation, corpus, passages};
+    use crate::{citation, corpus};
     let Some(format) = corpus::Format::of(file) else {
         eprintln!(
             "citebot: {} is not a format citebot reads (.md, .txt, .html, .pdf)",
@@ -557,27 +557,30 @@ fn show_passages(file: &std::path::Path) -> anyhow::Result<bool> {
     };
     let source = corpus::read_file(file)?;
     let path = &source.stamp.path;
-    let doc = match corpus::parse(path, &source.bytes) {
-        Ok(doc) => doc,
+    let checked = match citation::check_document(path, format, &source.bytes) {
+        Ok(checked) => checked,
         Err(e) => {
             eprintln!("citebot: {e}");
             return Ok(false);
         }
     };
-    let split = passages::split(&doc);
-    let mut out = format!("{path}: \"{}\", {} passage(s)", doc.title, split.len());
+    let (doc, report) = (&checked.document, &checked.report);
+    let mut out = format!(
+        "{path}: \"{}\", {} passage(s)",
+        doc.title,
+        checked.passages.len()
+    );
     if let Some(url) = &doc.url {
         out.push_str(&format!(", at {url}"));
     }
     out.push('\n');
-    for passage in &split {
+    for passage in &checked.passages {
         out.push_str(&format!(
             "\n{}\n{}\n",
             render::citation_line(&passage.citation),
             passage.text
         ));
     }
-    let report = citation::check_file(path, format, &source.bytes)?;
     out.push_str(&format!("\n{report}"));
     write_out(&out)?;
     Ok(report.failures.is_empty())

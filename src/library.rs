@@ -86,8 +86,13 @@ pub enum Reload {
     /// The index's files were damaged on disk; it was rebuilt from the corpus
     /// and answers now.
     Repaired { generation: String },
-    /// The corpus changed; the index was rebuilt and answers now.
-    Rebuilt { generation: String, passages: usize },
+    /// The corpus changed; the index was rebuilt and answers now. `skipped`
+    /// names the documents it could not read, each with why.
+    Rebuilt {
+        generation: String,
+        passages: usize,
+        skipped: Vec<String>,
+    },
     /// The new generation or the rebuild failed; the previous index keeps answering.
     Failed(Error),
 }
@@ -197,12 +202,17 @@ impl Library {
         match self.rebuild() {
             Ok(index) => {
                 watch.failed = None;
-                let (generation, passages) =
-                    (index.manifest.generation.clone(), index.manifest.passages);
+                let manifest = &index.manifest;
+                let (generation, passages, skipped) = (
+                    manifest.generation.clone(),
+                    manifest.passages,
+                    manifest.skipped.clone(),
+                );
                 self.swap(index);
                 Reload::Rebuilt {
                     generation,
                     passages,
+                    skipped,
                 }
             }
             Err(e) => {

@@ -212,9 +212,9 @@ fn raw_kind(name: &str) -> Option<RawKind> {
     }
 }
 
-/// The bytes as text: UTF-8 if they are, else the encoding the page declares
-/// if it is a single-byte Western one, else Windows-1252 as browsers assume
-/// for a legacy page; what fits none is replaced, never an error.
+/// The bytes as text: UTF-8 if they are (or, with bad bytes replaced, if the
+/// page declares UTF-8), else Windows-1252, the single-byte Western encoding
+/// browsers assume for a legacy page (a superset of Latin-1); never an error.
 fn decode(bytes: &[u8]) -> Cow<'_, str> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Ok(text) = std::str::from_utf8(bytes) {
@@ -301,6 +301,18 @@ struct Open {
     link_chars: usize,
     start: u64,
     end: u64,
+}
+
+impl Open {
+    fn new(kind: BlockKind, line: u64) -> Open {
+        Open {
+            kind,
+            text: String::new(),
+            link_chars: 0,
+            start: line,
+            end: line,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -520,13 +532,7 @@ impl Reader {
                 _ if self.in_item > 0 => BlockKind::ListItem,
                 _ => BlockKind::Paragraph,
             };
-            self.open = Some(Open {
-                kind,
-                text: String::new(),
-                link_chars: 0,
-                start: line,
-                end: line,
-            });
+            self.open = Some(Open::new(kind, line));
         }
     }
 
@@ -550,13 +556,9 @@ impl Reader {
             return;
         }
         let start = self.last_tag_line;
-        let open = self.open.get_or_insert_with(|| Open {
-            kind: BlockKind::Paragraph,
-            text: String::new(),
-            link_chars: 0,
-            start,
-            end: start,
-        });
+        let open = self
+            .open
+            .get_or_insert_with(|| Open::new(BlockKind::Paragraph, start));
         open.text.push_str(text);
         if self.in_link > 0 {
             open.link_chars += text.chars().filter(|c| !c.is_whitespace()).count();

@@ -21,7 +21,7 @@ use crate::Error;
 // What the citation check reads a file with: the readers' own view of it.
 pub(crate) use html::visible_text as html_visible_text;
 pub(crate) use markdown::plain_text as markdown_text;
-pub(crate) use pdf::{dehyphenate, pages as pdf_pages};
+pub(crate) use pdf::{dehyphenate, document as pdf_document, pages as pdf_pages};
 
 /// The file of lay ↔ medical equivalents kept beside the documents.
 pub const SYNONYMS_FILE: &str = "synonyms.csv";

@@ -48,15 +48,19 @@ pub(crate) fn pages(path: &str, bytes: &[u8]) -> Result<Vec<String>, Error> {
     Ok(pages)
 }
 
-fn document(path: &str, pages: &[String]) -> Document {
-    let furniture = running_lines(pages);
+/// The document of a PDF's pages, as [`pages`] extracted them.
+pub(crate) fn document(path: &str, pages: &[String]) -> Document {
+    let pages: Vec<Vec<&str>> = pages
+        .iter()
+        .map(|text| text.lines().map(str::trim).collect())
+        .collect();
+    let furniture = running_lines(&pages);
     let mut blocks = Vec::new();
     let mut section: Vec<String> = Vec::new();
     let mut title = None;
-    for (page, text) in pages.iter().enumerate() {
+    for (page, lines) in pages.iter().enumerate() {
         let number = u32::try_from(page + 1).unwrap_or(u32::MAX);
-        let lines: Vec<&str> = text.lines().map(str::trim).collect();
-        let (first, last) = edges(&lines);
+        let (first, last) = edges(lines);
         // Each line, or none where it is left out (a contents entry, a running
         // header or footer, a page number).
         let kept = lines.iter().enumerate().map(|(i, &line)| {
@@ -212,12 +216,11 @@ fn is_page_number(line: &str) -> bool {
 
 /// The normalised first and last lines that recur at the same edge of
 /// several pages: three, or half the pages of a short document.
-fn running_lines(pages: &[String]) -> Vec<String> {
+fn running_lines(pages: &[Vec<&str>]) -> Vec<String> {
     let needed = (pages.len() / 2).clamp(2, 3);
     let mut counts: HashMap<(bool, String), usize> = HashMap::new();
-    for page in pages {
-        let lines: Vec<&str> = page.lines().map(str::trim).collect();
-        let (first, last) = edges(&lines);
+    for lines in pages {
+        let (first, last) = edges(lines);
         for (top, index) in [(true, first), (false, last)] {
             if let Some(i) = index {
                 let form = normalise(lines[i]);

@@ -102,7 +102,13 @@ async fn watch(
             Reload::Rebuilt {
                 generation,
                 passages,
-            } => info!(%generation, passages, "the corpus changed; rebuilt the index"),
+                skipped,
+            } => {
+                info!(%generation, passages, "the corpus changed; rebuilt the index");
+                for why in skipped {
+                    warn!("{why}");
+                }
+            }
             Reload::Failed(e) => warn!(
                 error = %e,
                 "the new index cannot be used; the previous one keeps answering"
