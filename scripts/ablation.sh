@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What each answer-quality mechanism is worth: `citebot eval` on the five article sets and the
+# What each answer-quality mechanism is worth: `citebot eval` on the seven article sets and the
 # two other-document sets in tests/eval/outside (each its own corpus), with everything on, then
 # with one mechanism switched off at a time (through a config file, `CITEBOT_MODEL=off`, or an
 # article corpus without its synonym file). QUALITY.md holds a run's output.
@@ -19,7 +19,8 @@ mkdir -p "$WORK/bare-corpus"
 find corpus -maxdepth 1 -type f ! -name synonyms.csv -exec cp {} "$WORK/bare-corpus/" \;
 
 ARTICLE_SETS=(../shared/eval/dev-questions.jsonl tests/eval/second-questions.jsonl
-    tests/eval/third-questions.jsonl tests/eval/fourth-questions.jsonl tests/eval/fifth-questions.jsonl)
+    tests/eval/third-questions.jsonl tests/eval/fourth-questions.jsonl tests/eval/fifth-questions.jsonl
+    tests/eval/sixth-questions.jsonl tests/eval/seventh-questions.jsonl)
 OUTSIDE=(normans sky)
 
 row() {
@@ -55,6 +56,5 @@ variant no-passage-similarity corpus "$SHIPPED" "weight_similarity = 0.0"
 variant no-sentence-similarity corpus "$SHIPPED" "weight_sentence_similarity = 0.0"
 variant no-model-candidates corpus "$SHIPPED" "semantic_candidates = 0"
 variant no-coverage corpus "$SHIPPED" "weight_coverage = 0.0"
-variant no-proximity corpus "$SHIPPED" "weight_proximity = 0.0"
 variant no-model corpus off
 variant no-abstention corpus "$SHIPPED" "min_confidence = -10.0"

@@ -145,6 +145,12 @@ pub struct Answer {
     pub understood_as: Option<String>,
     /// Share of the question's content words the corpus knows (rarity-weighted).
     pub known_share: f32,
+    /// The closest any candidate's sentence came to the question in meaning
+    /// (cosine), whatever its rank; none without a model. How near the
+    /// corpus comes to the question at all says more about whether it is
+    /// covered than the top passage's own closeness, which the lexical
+    /// signals also steer.
+    pub nearest_similarity: Option<f32>,
     /// How sure the search is that the best passage answers: the verdict
     /// compares it with one threshold.
     pub confidence: f32,
@@ -164,6 +170,7 @@ impl Answer {
             notice: None,
             understood_as: None,
             known_share: 0.0,
+            nearest_similarity: None,
             confidence: 0.0,
             objections: Vec::new(),
         }

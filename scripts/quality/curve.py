@@ -14,7 +14,7 @@ pos = [(r["confidence"] if not r["objections"] else -1, bool(r["hits"] and r["hi
 neg = [r["confidence"] if not r["objections"] else -1 for r in records if not r["answerable"]]
 print("| threshold | answered | declined (unanswerable) | wrong top among answered |")
 print("|---|---|---|---|")
-for t in [0.5, 0.55, 0.6, 0.64, 0.68, 0.72, 0.76, 0.8, 0.85]:
+for t in [0.55, 0.6, 0.65, 0.68, 0.71, 0.74, 0.77, 0.8, 0.85]:
     answered = [right for c, right in pos if c >= t]
     declined = sum(c < t for c in neg) / len(neg) if neg else float("nan")
     print(f"| {t:.2f} | {len(answered) / len(pos):.3f} | {declined:.3f} | {1 - sum(answered) / max(1, len(answered)):.3f} |")

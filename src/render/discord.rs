@@ -390,6 +390,7 @@ mod tests {
             notice: None,
             understood_as: None,
             known_share: 1.0,
+            nearest_similarity: None,
             confidence: 1.0,
             objections: Vec::new(),
         }

@@ -11,8 +11,9 @@
 //! 3. [`rerank`]: each candidate is matched against the concepts, and a list
 //!    of stages scores how much of the question it holds, how close it is in
 //!    meaning, and whether it holds the kind of answer asked for.
-//! 4. The verdict: one confidence score of the best passage against one
-//!    threshold decides "not covered".
+//! 4. The verdict: one confidence score (how close the nearest candidate
+//!    sentence comes in meaning, and the best passage's share of the
+//!    question) against one threshold decides "not covered".
 //! 5. [`display`]: the best sentence and matched words of the passages shown.
 
 mod context;
@@ -52,7 +53,7 @@ impl Engine {
     /// An engine over `index`; with a `model`, the semantic stage takes part.
     pub fn new(index: Index, config: SearchConfig, model: Option<Arc<Model>>) -> Self {
         Engine {
-            stages: rerank::stages(&config),
+            stages: rerank::stages(&config, model.is_some()),
             index,
             config,
             semantic: model.map(Semantic::new),
@@ -220,6 +221,10 @@ impl Engine {
                 .then(a.stored.passage.ordinal.cmp(&b.stored.passage.ordinal))
         });
         let best_bm25 = rerank::best_bm25(&candidates);
+        answer.nearest_similarity = candidates
+            .iter()
+            .filter_map(|c| c.similarity.map(|s| s.1))
+            .reduce(f32::max);
         candidates.truncate(top);
         answer.hits = hits(candidates, &query, best_bm25);
         answer.hints = display::closest_sections(&answer.hits, HINTS);
@@ -234,13 +239,14 @@ impl Engine {
         Ok(answer)
     }
 
-    /// The verdict's one score: with the model, the best passage's closeness
-    /// in meaning plus its share of the question's words; without, that share.
+    /// The verdict's one score: with the model, how close the corpus comes
+    /// to the question in meaning plus the best passage's share of the
+    /// question's words; without, that share.
     fn confidence(&self, answer: &Answer) -> f32 {
         let Some(top) = answer.hits.first() else {
             return 0.0;
         };
-        match top.evidence.sentence_similarity {
+        match answer.nearest_similarity {
             Some(similarity) => {
                 self.config.confidence_similarity * similarity
                     + self.config.confidence_coverage * top.coverage
@@ -252,7 +258,7 @@ impl Engine {
     /// Whether the confidence clears the threshold fitted for it.
     fn confident(&self, answer: &Answer) -> bool {
         match answer.hits.first() {
-            Some(top) if top.evidence.sentence_similarity.is_some() => {
+            Some(_) if answer.nearest_similarity.is_some() => {
                 answer.confidence >= self.config.min_confidence
             }
             Some(_) => {

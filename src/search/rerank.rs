@@ -53,14 +53,24 @@ pub(crate) trait Stage: Send + Sync {
     fn score(&self, query: &Query, candidates: &mut [Candidate]);
 }
 
-/// The stages in the order they run, weighted by `config`.
-pub(crate) fn stages(config: &SearchConfig) -> Vec<Box<dyn Stage>> {
-    vec![
-        Box::new(Lexical {
+/// The stages in the order they run, weighted by `config`; the lexical
+/// stage by the weights fitted with the model or without it (`semantic`).
+pub(crate) fn stages(config: &SearchConfig, semantic: bool) -> Vec<Box<dyn Stage>> {
+    let lexical = if semantic {
+        Lexical {
             bm25: config.weight_bm25,
             coverage: config.weight_coverage,
             proximity: config.weight_proximity,
-        }),
+        }
+    } else {
+        Lexical {
+            bm25: config.lexical_only_weight_bm25,
+            coverage: config.lexical_only_weight_coverage,
+            proximity: config.lexical_only_weight_proximity,
+        }
+    };
+    vec![
+        Box::new(lexical),
         Box::new(Semantic {
             passage: config.weight_similarity,
             sentence: config.weight_sentence_similarity,

@@ -176,4 +176,31 @@ mod tests {
             assert!((answer.confidence - alone.confidence).abs() < 1e-4);
         }
     }
+
+    // The verdict reads how close the corpus comes to the question at all:
+    // the best sentence of any candidate, which the top passage need not hold.
+    #[test]
+    fn the_verdict_reads_the_nearest_sentence_of_any_candidate() {
+        let dir = corpus_with(
+            "# T\n\n## Price\n\nGlybera costs around one million euros per treatment.\n\n\
+             ## Eyes\n\nLuxturna treats a retinal disease that leads to blindness.\n",
+        );
+        let engine = engine_with_model(&dir);
+        let answer = engine
+            .ask(&Question::new("what cures going blind"), 2)
+            .unwrap();
+        let nearest = answer.nearest_similarity.expect("the model took part");
+        for hit in &answer.hits {
+            assert!(hit.evidence.sentence_similarity.unwrap() <= nearest);
+        }
+        let config = SearchConfig::default();
+        let expected = config.confidence_similarity * nearest
+            + config.confidence_coverage * answer.hits[0].coverage;
+        assert!((answer.confidence - expected).abs() < 1e-5);
+        let off_topic = engine
+            .ask(&Question::new("who won the football world cup"), 2)
+            .unwrap();
+        assert!(off_topic.nearest_similarity.unwrap() < nearest);
+        assert!(!off_topic.answered(), "{:?}", off_topic.confidence);
+    }
 }
