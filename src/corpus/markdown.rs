@@ -16,6 +16,17 @@ struct Open {
     end: usize,
 }
 
+impl Open {
+    fn new(kind: BlockKind, start: usize, end: usize) -> Open {
+        Open {
+            kind,
+            text: String::new(),
+            start,
+            end,
+        }
+    }
+}
+
 pub(super) fn parse(path: &str, text: &str) -> Document {
     let lines = Lines::new(text);
     let mut meta = BTreeMap::new();
@@ -90,13 +101,8 @@ pub(super) fn parse(path: &str, text: &str) -> Document {
             Event::Start(Tag::Item) => {
                 flush(&mut open, &mut blocks, &section);
                 item_depth += 1;
-                open = Some(Open {
-                    kind: BlockKind::ListItem,
-                    text: String::new(),
-                    start: range.start,
-                    // Grown by the item's text: the item's own range may take in a blank line.
-                    end: range.start,
-                });
+                // Its end grows with the item's text: the item's own range may take in a blank line.
+                open = Some(Open::new(BlockKind::ListItem, range.start, range.start));
             }
             Event::End(TagEnd::Item) => {
                 item_depth = item_depth.saturating_sub(1);
@@ -120,16 +126,12 @@ pub(super) fn parse(path: &str, text: &str) -> Document {
                         && text[range.clone()]
                             .trim_start_matches(['>', ' '])
                             .starts_with("Figure:");
-                    open = Some(Open {
-                        kind: if is_caption {
-                            BlockKind::Caption
-                        } else {
-                            BlockKind::Paragraph
-                        },
-                        text: String::new(),
-                        start: range.start,
-                        end: range.end,
-                    });
+                    let kind = if is_caption {
+                        BlockKind::Caption
+                    } else {
+                        BlockKind::Paragraph
+                    };
+                    open = Some(Open::new(kind, range.start, range.end));
                 }
             }
             Event::End(TagEnd::Paragraph | TagEnd::CodeBlock) => {
@@ -143,12 +145,7 @@ pub(super) fn parse(path: &str, text: &str) -> Document {
             Event::Start(Tag::Table(_)) => flush(&mut open, &mut blocks, &section),
             Event::Start(Tag::TableRow | Tag::TableHead) => {
                 table_cells.clear();
-                open = Some(Open {
-                    kind: BlockKind::Paragraph,
-                    text: String::new(),
-                    start: range.start,
-                    end: range.end,
-                });
+                open = Some(Open::new(BlockKind::Paragraph, range.start, range.end));
             }
             Event::End(TagEnd::TableCell) => {
                 if let Some(o) = open.as_mut() {
@@ -165,11 +162,8 @@ pub(super) fn parse(path: &str, text: &str) -> Document {
                 if let Some((_, words)) = heading.as_mut() {
                     words.push_str(&t);
                 } else {
-                    let o = open.get_or_insert_with(|| Open {
-                        kind: BlockKind::Paragraph,
-                        text: String::new(),
-                        start: range.start,
-                        end: range.end,
+                    let o = open.get_or_insert_with(|| {
+                        Open::new(BlockKind::Paragraph, range.start, range.end)
                     });
                     o.text.push_str(&t);
                     o.end = o.end.max(range.end);

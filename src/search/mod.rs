@@ -257,15 +257,15 @@ impl Engine {
 
     /// Whether the confidence clears the threshold fitted for it.
     fn confident(&self, answer: &Answer) -> bool {
-        match answer.hits.first() {
-            Some(_) if answer.nearest_similarity.is_some() => {
-                answer.confidence >= self.config.min_confidence
-            }
-            Some(_) => {
+        if answer.hits.is_empty() {
+            return false;
+        }
+        match answer.nearest_similarity {
+            Some(_) => answer.confidence >= self.config.min_confidence,
+            None => {
                 answer.known_share >= self.config.min_known_share
                     && answer.confidence >= self.config.min_coverage
             }
-            None => false,
         }
     }
 
