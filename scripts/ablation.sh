@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What each answer-quality mechanism is worth: `citebot eval` on the seven article sets and the
+# What each answer-quality mechanism is worth: `citebot eval` on the eight article sets and the
 # two other-document sets in tests/eval/outside (each its own corpus), with everything on, then
 # with one mechanism switched off at a time (through a config file, `CITEBOT_MODEL=off`, or an
 # article corpus without its synonym file). QUALITY.md holds a run's output.
@@ -20,7 +20,7 @@ find corpus -maxdepth 1 -type f ! -name synonyms.csv -exec cp {} "$WORK/bare-cor
 
 ARTICLE_SETS=(../shared/eval/dev-questions.jsonl tests/eval/second-questions.jsonl
     tests/eval/third-questions.jsonl tests/eval/fourth-questions.jsonl tests/eval/fifth-questions.jsonl
-    tests/eval/sixth-questions.jsonl tests/eval/seventh-questions.jsonl)
+    tests/eval/sixth-questions.jsonl tests/eval/seventh-questions.jsonl tests/eval/eighth-questions.jsonl)
 OUTSIDE=(normans sky)
 
 row() {

@@ -16,10 +16,18 @@ use crate::corpus::{self, Document, Format};
 use crate::passages::{self, Passage};
 use crate::Error;
 
-/// Sentences up to this many words are quoted whole in a fragment; longer
-/// ones by their first and last [`FRAGMENT_EDGE`] words.
-const FRAGMENT_WHOLE: usize = 10;
-const FRAGMENT_EDGE: usize = 5;
+/// Sentences of up to twice this many words are quoted whole in a fragment;
+/// longer ones by this many words at either end, or more where the page
+/// opens an earlier sentence with the same words ([`fragment_edge`]).
+pub const FRAGMENT_EDGE: u8 = 5;
+/// The most words a fragment quotes at either end of a sentence.
+const FRAGMENT_EDGE_MAX: u8 = 12;
+/// The longest page (bytes of its text) whose passages' fragments are
+/// measured against it. Each sentence is looked for from the page's top, as
+/// a browser does, so the work grows with the square of the page: 3 MB of
+/// text took 26 s to index, where a web page of 256 KB takes a fifth of a
+/// second.
+const PAGE_SEARCHED: usize = 256 * 1024;
 /// Words of the text just before a sentence that a fragment requires there,
 /// so that a sentence opening as another does ("This is the case, for
 /// example, …") is found at its own place, not the first.
@@ -40,9 +48,10 @@ struct Parts<'a> {
 
 /// `url` opening on the sentence at `sentence` in `text` (a passage): its
 /// text fragment appended (after the page's own fragment, if it has one).
-/// A browser without text fragments opens the page.
-pub fn link(url: &str, text: &str, sentence: Range<usize>) -> String {
-    match fragment(text, sentence) {
+/// A browser without text fragments opens the page. `edge`: the passage's
+/// [`fragment_edge`].
+pub fn link(url: &str, text: &str, sentence: Range<usize>, edge: u8) -> String {
+    match fragment(text, sentence, edge) {
         Some(directive) if url.contains('#') => format!("{url}:~:text={directive}"),
         Some(directive) => format!("{url}#:~:text={directive}"),
         None => url.to_string(),
@@ -51,8 +60,8 @@ pub fn link(url: &str, text: &str, sentence: Range<usize>) -> String {
 
 /// The `text=` directive's value for a passage's sentence:
 /// `[prefix-,]start[,end]`, percent-encoded.
-pub fn fragment(text: &str, sentence: Range<usize>) -> Option<String> {
-    let parts = parts(text, sentence)?;
+pub fn fragment(text: &str, sentence: Range<usize>, edge: u8) -> Option<String> {
+    let parts = parts(text, sentence, edge)?;
     let mut out = String::new();
     if let Some(prefix) = parts.prefix {
         out.push_str(&encode(prefix));
@@ -68,8 +77,10 @@ pub fn fragment(text: &str, sentence: Range<usize>) -> Option<String> {
 
 /// The words a fragment quotes: the sentence's start, its end when it is
 /// long or spans lines (a browser matches a lone start inside one block
-/// only), and the words before it on its line.
-fn parts(text: &str, sentence: Range<usize>) -> Option<Parts<'_>> {
+/// only), and the words before it on its line; `edge` words at either end
+/// (never fewer than [`FRAGMENT_EDGE`]).
+fn parts(text: &str, sentence: Range<usize>, edge: u8) -> Option<Parts<'_>> {
+    let edge = usize::from(edge.max(FRAGMENT_EDGE));
     let body = text.get(sentence.clone())?;
     let lines: Vec<&str> = body
         .lines()
@@ -94,7 +105,7 @@ fn parts(text: &str, sentence: Range<usize>) -> Option<Parts<'_>> {
     let before = before.trim_matches(EDGE_MARKS);
     let prefix = (!before.is_empty()).then(|| cut_words(before, FRAGMENT_PREFIX, true));
     let words = |text: &str| text.split_whitespace().count();
-    if lines.len() == 1 && words(first) <= FRAGMENT_WHOLE {
+    if lines.len() == 1 && words(first) <= 2 * edge {
         return Some(Parts {
             prefix,
             spaced,
@@ -105,8 +116,8 @@ fn parts(text: &str, sentence: Range<usize>) -> Option<Parts<'_>> {
     Some(Parts {
         prefix,
         spaced,
-        start: cut_words(first, FRAGMENT_EDGE, false),
-        end: Some(cut_words(last, FRAGMENT_EDGE, true)),
+        start: cut_words(first, edge, false),
+        end: Some(cut_words(last, edge, true)),
     })
 }
 
@@ -148,24 +159,76 @@ fn folded(text: &str) -> String {
     corpus::collapse_space([text.to_lowercase().as_str()])
 }
 
-/// Where the text fragment for a passage's sentence lands in a page whose
-/// visible text is `page`, as a browser finds it: the first `start` on word
-/// boundaries (right after `prefix`, if there is one), then the first `end`
-/// after it; the selected text, folded.
-pub fn select(page: &str, text: &str, sentence: Range<usize>) -> Option<String> {
-    let parts = parts(text, sentence)?;
-    let page = folded(page);
+/// A document's whole text as a browser finds in it at its address: the
+/// page's visible text for HTML, the document's own text otherwise; folded.
+pub struct Page(String);
+
+impl Page {
+    pub fn of(format: Format, bytes: &[u8], doc: &Document) -> Page {
+        let text = match format {
+            Format::Html => corpus::html_visible_text(&String::from_utf8_lossy(bytes)),
+            _ => doc
+                .blocks
+                .iter()
+                .map(|b| b.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        Page::from_text(&text)
+    }
+
+    pub fn from_text(text: &str) -> Page {
+        Page(folded(text))
+    }
+}
+
+/// The fewest words, from [`FRAGMENT_EDGE`] up, that fragments must quote at
+/// a sentence's ends for every sentence of the passage `text` to be found
+/// at its own place in `page`: where an earlier sentence opens with the same
+/// words ("This is the case, for example, with …" before "This is the case,
+/// for example, of …"), a browser would highlight from that one.
+/// [`FRAGMENT_EDGE`] when no count up to the most will do, and on a page
+/// longer than [`PAGE_SEARCHED`].
+pub fn fragment_edge(page: &Page, text: &str) -> u8 {
+    if page.0.len() > PAGE_SEARCHED {
+        return FRAGMENT_EDGE;
+    }
+    let sentences = sentences(text);
+    (FRAGMENT_EDGE..=FRAGMENT_EDGE_MAX)
+        .find(|&edge| {
+            sentences
+                .iter()
+                .all(|s| selects_itself(page, text, s.clone(), edge))
+        })
+        .unwrap_or(FRAGMENT_EDGE)
+}
+
+/// Whether the fragment for a sentence highlights its words, no more.
+fn selects_itself(page: &Page, text: &str, sentence: Range<usize>, edge: u8) -> bool {
+    let Some(quoted) = text.get(sentence.clone()) else {
+        return false;
+    };
+    select(page, text, sentence, edge).map(|s| words(&s)) == Some(words(quoted))
+}
+
+/// Where the text fragment for a passage's sentence lands in `page`, as a
+/// browser finds it: the first `start` on word boundaries (right after
+/// `prefix`, if there is one), then the first `end` after it; the selected
+/// text, folded.
+pub fn select(page: &Page, text: &str, sentence: Range<usize>, edge: u8) -> Option<String> {
+    let parts = parts(text, sentence, edge)?;
+    let page = &page.0;
     let start = folded(parts.start);
     let from = match parts.prefix.map(folded) {
         Some(prefix) => {
             let gap = if parts.spaced { " " } else { "" };
-            let both = find_word_bounded(&page, &format!("{prefix}{gap}{start}"), 0)?;
+            let both = find_word_bounded(page, &format!("{prefix}{gap}{start}"), 0)?;
             both.end - start.len()..both.end
         }
-        None => find_word_bounded(&page, &start, 0)?,
+        None => find_word_bounded(page, &start, 0)?,
     };
     let to = match parts.end.map(folded) {
-        Some(end) => find_word_bounded(&page, &end, from.end)?.end,
+        Some(end) => find_word_bounded(page, &end, from.end)?.end,
         None => from.end,
     };
     Some(page[from.start..to].to_string())
@@ -278,7 +341,7 @@ pub fn check_document(path: &str, format: Format, bytes: &[u8]) -> Result<Checke
     };
     let split = passages::split(&doc);
     // Only a document with an address has fragments to run over its page.
-    let page = doc.url.is_some().then(|| source.page_text(&doc));
+    let page = doc.url.is_some().then(|| Page::of(format, bytes, &doc));
     let mut report = Report {
         passages: split.len(),
         ..Report::default()
@@ -299,16 +362,17 @@ pub fn check_document(path: &str, format: Format, bytes: &[u8]) -> Result<Checke
         let Some(page) = &page else {
             continue;
         };
-        for sentence in sentences(passage) {
+        // The edge the index stores for the passage, found the same way.
+        let edge = fragment_edge(page, &passage.text);
+        for sentence in sentences(&passage.text) {
             report.fragments += 1;
-            let quoted = &passage.text[sentence.clone()];
-            let selected = select(page, &passage.text, sentence.clone());
             // The browser highlights from the start's first match to the
             // end's next one: right when that is the sentence's words, no more.
-            if selected.as_deref().map(words) != Some(words(quoted)) {
+            if !selects_itself(page, &passage.text, sentence.clone(), edge) {
+                let selected = select(page, &passage.text, sentence.clone(), edge);
                 report.failures.push(fail(format!(
                     "the text fragment for \"{}\" selects {}",
-                    preview(quoted),
+                    preview(&passage.text[sentence]),
                     selected.map_or("nothing".to_string(), |s| format!("\"{}\"", preview(&s)))
                 )));
             }
@@ -327,14 +391,12 @@ fn preview(text: &str) -> String {
 }
 
 /// A passage's sentences as the answer path cuts them (a best sentence is one of these).
-fn sentences(passage: &Passage) -> Vec<Range<usize>> {
-    crate::analysis::Analysed::of(&passage.text)
+fn sentences(text: &str) -> Vec<Range<usize>> {
+    crate::analysis::Analysed::of(text)
         .sentences
         .into_iter()
         .filter(|r| {
-            passage
-                .text
-                .get(r.clone())
+            text.get(r.clone())
                 .is_some_and(|s| s.chars().any(char::is_alphanumeric))
         })
         .collect()
@@ -395,23 +457,6 @@ impl Source {
             }
         }
     }
-
-    /// The whole document as a browser shows it at its address: the page's
-    /// visible text for HTML; the document's own text otherwise.
-    fn page_text(&self, doc: &Document) -> String {
-        match self {
-            Source::Lines {
-                lines,
-                format: Format::Html,
-            } => corpus::html_visible_text(&lines.join("\n")),
-            _ => doc
-                .blocks
-                .iter()
-                .map(|b| b.text.as_str())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -419,7 +464,7 @@ mod tests {
     use super::*;
 
     fn whole(text: &str) -> Option<String> {
-        fragment(text, 0..text.len())
+        fragment(text, 0..text.len(), FRAGMENT_EDGE)
     }
 
     #[test]
@@ -434,11 +479,11 @@ mod tests {
             Some("Gene%20therapy%20consists%20of%20introducing,order%20to%20treat%20a%20disease")
         );
         assert_eq!(
-            link("https://x.org/p", "Short one.", 0..10),
+            link("https://x.org/p", "Short one.", 0..10, FRAGMENT_EDGE),
             "https://x.org/p#:~:text=Short%20one"
         );
         assert_eq!(
-            link("https://x.org/p#top", "Short one.", 0..10),
+            link("https://x.org/p#top", "Short one.", 0..10, FRAGMENT_EDGE),
             "https://x.org/p#top:~:text=Short%20one"
         );
         // A sentence over two blocks: from the first's start to the last's end.
@@ -446,27 +491,60 @@ mod tests {
         // Words before it on its line are its prefix; a table cell's bar is no word.
         let text = "It was the first. It works well.\n| Next cell";
         assert_eq!(
-            fragment(text, 18..32).as_deref(),
+            fragment(text, 18..32, FRAGMENT_EDGE).as_deref(),
             Some("was%20the%20first.-,It%20works%20well")
         );
-        assert_eq!(fragment(text, 33..44).as_deref(), Some("Next%20cell"));
+        assert_eq!(
+            fragment(text, 33..44, FRAGMENT_EDGE).as_deref(),
+            Some("Next%20cell")
+        );
     }
 
     #[test]
     fn selection_is_word_bounded_case_blind_first_found_and_after_its_prefix() {
-        let page =
-            "Nav   THERAPY. Gene therapyx no. Gene therapy works well here. B. Gene therapy works";
-        let whole = |s: &str| select(page, s, 0..s.len());
+        let page = Page::from_text(
+            "Nav   THERAPY. Gene therapyx no. Gene therapy works well here. B. Gene therapy works",
+        );
+        let page = &page;
+        let whole = |s: &str| select(page, s, 0..s.len(), FRAGMENT_EDGE);
         assert_eq!(
             whole("Gene therapy works").as_deref(),
             Some("gene therapy works")
         );
         assert_eq!(whole("missing words").as_deref(), None);
         let text = "B. Gene therapy works";
-        let at = select(page, text, 3..text.len()).unwrap();
+        let at = select(page, text, 3..text.len(), FRAGMENT_EDGE).unwrap();
         assert_eq!(at, "gene therapy works");
         // Found after "B.", the last one on the page: a wrong prefix finds nothing.
-        assert_eq!(select(page, "Z. Gene therapy works", 3..21), None);
+        assert_eq!(
+            select(page, "Z. Gene therapy works", 3..21, FRAGMENT_EDGE),
+            None
+        );
+    }
+
+    // Regression: the article's "This is the case, for example, of the vectors
+    // derived from …" opened its line as an earlier sentence opens its own, and
+    // its link highlighted everything from that earlier sentence on.
+    #[test]
+    fn a_sentence_opening_as_an_earlier_one_is_quoted_until_it_differs() {
+        let earlier = "This is the case, for example, with CAR T cells in the domain of cancer.";
+        let later =
+            "This is the case, for example, of the vectors derived from adeno-associated virus, used in the eye.";
+        let page = Page::from_text(&format!("{earlier}\nOther words.\n{later}"));
+        let whole = 0..later.len();
+        assert!(!selects_itself(&page, later, whole.clone(), FRAGMENT_EDGE));
+        let edge = fragment_edge(&page, later);
+        assert_eq!(edge, 7);
+        assert!(selects_itself(&page, later, whole.clone(), edge));
+        assert_eq!(
+            fragment(later, whole, edge).as_deref(),
+            Some(
+                "This%20is%20the%20case%2C%20for%20example%2C%20of,\
+                 from%20adeno%2Dassociated%20virus%2C%20used%20in%20the%20eye"
+            )
+        );
+        // The earlier one needs no more than the usual words.
+        assert_eq!(fragment_edge(&page, earlier), FRAGMENT_EDGE);
     }
 
     #[test]

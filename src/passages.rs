@@ -27,6 +27,10 @@ pub struct Citation {
     /// with a text fragment that opens it on the passage's best sentence.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub url: Option<String>,
+    /// How many words a link's text fragment quotes at either end of a
+    /// sentence (`citation::fragment_edge`), found when the index is built.
+    #[serde(skip)]
+    pub fragment_edge: u8,
 }
 
 /// A place in a file, 1-based and inclusive; JSON `"lines": [a, b]` or `"pages": [a, b]`.
@@ -225,6 +229,7 @@ pub fn split_measured<T>(
                 file: doc.path.clone(),
                 span: Span::new(lines, doc.paged),
                 url: doc.url.clone(),
+                fragment_edge: crate::citation::FRAGMENT_EDGE,
             },
         };
         // A group over the limit is one long block (blocks join only when they

@@ -245,6 +245,25 @@ fn seventh_questions_stay_at_or_above_the_measured_floor() {
     );
 }
 
+/// The eighth set, frozen before its first run (2026-12-05), with nothing in
+/// the ranking or the verdict changed since the seventh set's; the floors
+/// are that first run's figures: Hit@1 0.875, Hit@3 0.964, MRR@10 0.917,
+/// answered 0.929, abstained 0.643.
+#[test]
+fn eighth_questions_stay_at_or_above_the_measured_floor() {
+    holds(
+        "tests/eval/eighth-questions.jsonl",
+        70,
+        Floors {
+            hit_at_1: 0.87,
+            hit_at_3: 0.96,
+            mrr_at_10: 0.91,
+            answered: 0.92,
+            abstained: 0.64,
+        },
+    );
+}
+
 /// Measures a conversation file on the article and checks its follow-ups
 /// (in conversation, Hit@1 and answered; and the gap to their standalone
 /// wording), and that its unanswerable turns are declined.

@@ -221,14 +221,11 @@ fn real_pages_and_reports_cite_their_own_text() {
         fragments += report.fragments;
         missed += report.failures.len();
     }
-    // Fragments are made from the passage alone: a page that repeats a
-    // sentence's opening words elsewhere (a table of contents above its
-    // questions) can still send a browser there first.
+    // Each passage's fragments quote as many words as its page needs to find
+    // them at their own place (8 of these 426 missed when they always quoted
+    // five: a table of contents, or an earlier sentence opening the same way).
     assert!(fragments > 400, "{fragments}");
-    assert!(
-        missed * 25 <= fragments,
-        "{missed} of {fragments} fragments miss"
-    );
+    assert_eq!(missed, 0, "{missed} of {fragments} fragments miss");
 }
 
 #[test]

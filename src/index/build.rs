@@ -13,7 +13,8 @@ use tantivy::{doc, Index as TantivyIndex, IndexWriter, TantivyDocument};
 use super::schema::{self, Fields, Place, SCHEMA_VERSION};
 use super::store::{self, Manifest, LEXICON, MANIFEST, VOCABULARY};
 use crate::analysis::{self, IndexTerms, WordRecorder};
-use crate::corpus::{self, FileStamp};
+use crate::citation;
+use crate::corpus::{self, FileStamp, Format};
 use crate::embed::Model;
 use crate::lexicon::{self, Lexicon, Wording};
 use crate::passages;
@@ -393,6 +394,12 @@ fn index_file(
         }
         Err(e) => return Err(e),
     };
+    // A document with an address is cited by links into its page: each
+    // passage's fragments quote as many words as its page needs to find them.
+    let page = doc.url.is_some().then(|| {
+        let format = Format::of(Path::new(&source.stamp.path)).unwrap_or(Format::Text);
+        citation::Page::of(format, &source.bytes, &doc)
+    });
     let mut acronyms = Vec::new();
     let mut words = Vec::new();
     // Passages of a section come together: its title is analysed once for all of them.
@@ -441,6 +448,9 @@ fn index_file(
                 lines: p.citation.span.range(),
                 ordinal: p.ordinal,
                 kind: p.kind,
+                fragment_edge: page.as_ref().map_or(citation::FRAGMENT_EDGE, |page| {
+                    citation::fragment_edge(page, &p.text)
+                }),
                 // The document's title is in the manifest: not stored again for each passage.
                 section: if outside { "" } else { p.citation.section.as_str() },
             }

@@ -330,6 +330,7 @@ impl Index {
                     self.manifest.paged.get(file).copied().unwrap_or(false),
                 ),
                 url: self.manifest.urls.get(file).cloned().flatten(),
+                fragment_edge: place.fragment_edge,
             },
         }
     }

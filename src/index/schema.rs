@@ -9,7 +9,7 @@ use crate::corpus::BlockKind;
 
 /// Bumped whenever analysis, passage splitting or the schema changes, so old
 /// indexes rebuild themselves.
-pub const SCHEMA_VERSION: u32 = 14;
+pub const SCHEMA_VERSION: u32 = 15;
 
 /// Fields fed with strings [`crate::analysis::index_terms`] made, so the text is analysed once.
 pub(crate) const PRE_ANALYSED: &str = "citebot_pre_analysed";
@@ -116,7 +116,7 @@ impl tantivy::tokenizer::TokenStream for PreAnalysedStream<'_> {
 
 /// Where a passage is and what it is, stored as one value: tantivy's cost is
 /// per stored value, and six of them a passage were 6 % of a 100 MB build.
-/// Varints (file, lines, ordinal), a kind byte, then the section's text.
+/// Varints (file, lines, ordinal, fragment edge), a kind byte, then the section's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Place<'a> {
     /// The file's number in the manifest, which holds its path and title.
@@ -124,6 +124,8 @@ pub(crate) struct Place<'a> {
     pub lines: [u32; 2],
     pub ordinal: u32,
     pub kind: BlockKind,
+    /// Words a link's text fragment quotes at a sentence's ends (`citation::fragment_edge`).
+    pub fragment_edge: u8,
     /// Empty outside any section.
     pub section: &'a str,
 }
@@ -135,6 +137,7 @@ impl Default for Place<'_> {
             lines: [0, 0],
             ordinal: 0,
             kind: BlockKind::Paragraph,
+            fragment_edge: crate::citation::FRAGMENT_EDGE,
             section: "",
         }
     }
@@ -148,6 +151,7 @@ impl<'a> Place<'a> {
             self.lines[0].into(),
             self.lines[1].into(),
             self.ordinal.into(),
+            self.fragment_edge.into(),
         ];
         for mut n in numbers {
             while n >= 0x80 {
@@ -181,11 +185,13 @@ impl<'a> Place<'a> {
         let file = number()?;
         let mut small = || u32::try_from(number()?).ok();
         let (lines, ordinal) = ([small()?, small()?], small()?);
+        let fragment_edge = u8::try_from(number()?).ok()?;
         let (&kind, section) = bytes.split_first()?;
         Some(Place {
             file,
             lines,
             ordinal,
+            fragment_edge,
             kind: match kind {
                 1 => BlockKind::ListItem,
                 2 => BlockKind::Caption,
@@ -209,6 +215,7 @@ mod tests {
                 lines: [1, u32::MAX],
                 ordinal: 300,
                 kind: BlockKind::Caption,
+                fragment_edge: 12,
                 section: "Vectors › Non-viral vectors — β-globin",
             },
             Place {
@@ -216,6 +223,7 @@ mod tests {
                 lines: [127, 128],
                 ordinal: 0,
                 kind: BlockKind::ListItem,
+                fragment_edge: 5,
                 section: "",
             },
         ];

@@ -371,6 +371,7 @@ mod tests {
                     file: "corpus/gene-therapy.md".into(),
                     span: crate::passages::Span::Lines([10, 12]),
                     url: None,
+                    fragment_edge: crate::citation::FRAGMENT_EDGE,
                 },
             },
             best_sentence: first_sentence,

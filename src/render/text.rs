@@ -216,6 +216,7 @@ mod tests {
             file: "f.md".into(),
             span: crate::passages::Span::Lines([1, 2]),
             url: Some("https://x.org/\x1b\\evil".into()),
+            fragment_edge: crate::citation::FRAGMENT_EDGE,
         };
         let linked = Style {
             color: false,

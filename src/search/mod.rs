@@ -289,7 +289,12 @@ fn hits(candidates: Vec<Candidate>, query: &Query, best_bm25: f32) -> Vec<Hit> {
             let mut passage = c.stored.passage.clone();
             // The document's address, opening on this answer's sentence.
             if let Some(url) = &passage.citation.url {
-                let link = crate::citation::link(url, &passage.text, display.best_sentence.clone());
+                let link = crate::citation::link(
+                    url,
+                    &passage.text,
+                    display.best_sentence.clone(),
+                    passage.citation.fragment_edge,
+                );
                 passage.citation.url = Some(link);
             }
             Hit {

@@ -5,7 +5,7 @@
 
 use citebot::analysis::Analysed;
 use citebot::search::Engine;
-use citebot::{corpus, passages};
+use citebot::{citation, corpus, passages};
 
 /// The checks for one input; panics on a bug.
 pub fn check_question(engine: &Engine, input: &[u8]) {
@@ -65,6 +65,18 @@ fn check_document(path: &str, input: &[u8]) {
         }
         for s in &analysed.sentences {
             assert!(p.text.get(s.clone()).is_some());
+        }
+    }
+    // The links: each passage's fragments measured against its page (for a
+    // document with an address) and built for each of its sentences.
+    let format = corpus::Format::of(std::path::Path::new(path)).expect("a format");
+    if let Ok(checked) = citation::check_document(path, format, input) {
+        let page = citation::Page::of(format, input, &checked.document);
+        for p in &checked.passages {
+            let edge = citation::fragment_edge(&page, &p.text);
+            for s in Analysed::of(&p.text).sentences {
+                citation::link("https://example.org/", &p.text, s, edge);
+            }
         }
     }
 }
