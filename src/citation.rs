@@ -164,9 +164,10 @@ fn folded(text: &str) -> String {
 pub struct Page(String);
 
 impl Page {
-    pub fn of(format: Format, bytes: &[u8], doc: &Document) -> Page {
-        let text = match format {
-            Format::Html => corpus::html_visible_text(&String::from_utf8_lossy(bytes)),
+    /// The page of `doc`, read from `bytes`, its file's.
+    pub fn of(doc: &Document, bytes: &[u8]) -> Page {
+        let text = match Format::of(std::path::Path::new(&doc.path)) {
+            Some(Format::Html) => corpus::html_visible_text(&String::from_utf8_lossy(bytes)),
             _ => doc
                 .blocks
                 .iter()
@@ -341,7 +342,7 @@ pub fn check_document(path: &str, format: Format, bytes: &[u8]) -> Result<Checke
     };
     let split = passages::split(&doc);
     // Only a document with an address has fragments to run over its page.
-    let page = doc.url.is_some().then(|| Page::of(format, bytes, &doc));
+    let page = doc.url.is_some().then(|| Page::of(&doc, bytes));
     let mut report = Report {
         passages: split.len(),
         ..Report::default()

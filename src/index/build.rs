@@ -14,7 +14,7 @@ use super::schema::{self, Fields, Place, SCHEMA_VERSION};
 use super::store::{self, Manifest, LEXICON, MANIFEST, VOCABULARY};
 use crate::analysis::{self, IndexTerms, WordRecorder};
 use crate::citation;
-use crate::corpus::{self, FileStamp, Format};
+use crate::corpus::{self, FileStamp};
 use crate::embed::Model;
 use crate::lexicon::{self, Lexicon, Wording};
 use crate::passages;
@@ -396,10 +396,10 @@ fn index_file(
     };
     // A document with an address is cited by links into its page: each
     // passage's fragments quote as many words as its page needs to find them.
-    let page = doc.url.is_some().then(|| {
-        let format = Format::of(Path::new(&source.stamp.path)).unwrap_or(Format::Text);
-        citation::Page::of(format, &source.bytes, &doc)
-    });
+    let page = doc
+        .url
+        .is_some()
+        .then(|| citation::Page::of(&doc, &source.bytes));
     let mut acronyms = Vec::new();
     let mut words = Vec::new();
     // Passages of a section come together: its title is analysed once for all of them.

@@ -71,7 +71,7 @@ fn check_document(path: &str, input: &[u8]) {
     // document with an address) and built for each of its sentences.
     let format = corpus::Format::of(std::path::Path::new(path)).expect("a format");
     if let Ok(checked) = citation::check_document(path, format, input) {
-        let page = citation::Page::of(format, input, &checked.document);
+        let page = citation::Page::of(&checked.document, input);
         for p in &checked.passages {
             let edge = citation::fragment_edge(&page, &p.text);
             for s in Analysed::of(&p.text).sentences {
