@@ -63,6 +63,12 @@ pub struct SearchConfig {
     pub context_weight: f32,
     pub context_answer_weight: f32,
     pub context_fade: f32,
+    /// `min_confidence` for a follow-up read with words carried from its
+    /// conversation: its embedding holds those words too, which sets it
+    /// further from the sentence that answers it than the same question
+    /// asked alone (fitted on four conversation sets, where the off-topic
+    /// follow-ups read that way score below 0.55; QUALITY.md).
+    pub min_confidence_follow_up: f32,
 }
 
 impl Default for SearchConfig {
@@ -90,6 +96,7 @@ impl Default for SearchConfig {
             context_weight: 0.5,
             context_answer_weight: 0.35,
             context_fade: 0.5,
+            min_confidence_follow_up: 0.60,
         }
     }
 }

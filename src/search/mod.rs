@@ -233,7 +233,7 @@ impl Engine {
         }
         answer.objections = Self::objections(&query);
         answer.confidence = self.confidence(&answer);
-        if answer.objections.is_empty() && self.confident(&answer) {
+        if answer.objections.is_empty() && self.confident(&answer, !carried.is_empty()) {
             answer.verdict = Verdict::Answered;
         }
         Ok(answer)
@@ -255,12 +255,14 @@ impl Engine {
         }
     }
 
-    /// Whether the confidence clears the threshold fitted for it.
-    fn confident(&self, answer: &Answer) -> bool {
+    /// Whether the confidence clears the threshold fitted for it (for a
+    /// `follow_up` read with carried words, its own).
+    fn confident(&self, answer: &Answer, follow_up: bool) -> bool {
         if answer.hits.is_empty() {
             return false;
         }
         match answer.nearest_similarity {
+            Some(_) if follow_up => answer.confidence >= self.config.min_confidence_follow_up,
             Some(_) => answer.confidence >= self.config.min_confidence,
             None => {
                 answer.known_share >= self.config.min_known_share

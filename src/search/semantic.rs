@@ -113,11 +113,46 @@ impl Semantic {
 
 #[cfg(test)]
 mod tests {
-    use crate::answer::Question;
+    use crate::answer::{Question, Turn};
     use crate::config::SearchConfig;
     use crate::index::{self, Index};
     use crate::search::Engine;
     use crate::testing::{corpus_with, engine_with_model, model};
+
+    // Issue 23: a follow-up read with carried words is judged against its
+    // own threshold (its embedding holds the carried words too); a question
+    // read on its own, in a conversation or not, against the usual one.
+    #[test]
+    fn a_follow_up_read_in_context_has_its_own_threshold() {
+        let dir = corpus_with(
+            "# T\n\n## Glybera\n\nGlybera treats lipoprotein lipase deficiency.\n\n\
+             ## Price\n\nGlybera costs around one million euros per treatment.\n",
+        );
+        let built = engine_with_model(&dir);
+        let engine = |min_confidence, min_confidence_follow_up| {
+            let config = SearchConfig {
+                min_confidence,
+                min_confidence_follow_up,
+                ..SearchConfig::default()
+            };
+            Engine::new(
+                Index::open(&dir.path().join("index")).unwrap(),
+                config,
+                Some(model()),
+            )
+        };
+        let first = built
+            .ask(&Question::new("what does glybera treat"), 2)
+            .unwrap();
+        let follow_up = Question::after("how much does it cost?", vec![Turn::of(&first)]);
+        let alone = Question::new("how much does glybera cost");
+        let strict_alone = engine(f32::MAX, 0.0);
+        assert!(strict_alone.ask(&follow_up, 2).unwrap().answered());
+        assert!(!strict_alone.ask(&alone, 2).unwrap().answered());
+        let strict_follow_up = engine(0.0, f32::MAX);
+        assert!(!strict_follow_up.ask(&follow_up, 2).unwrap().answered());
+        assert!(strict_follow_up.ask(&alone, 2).unwrap().answered());
+    }
 
     // An index built without the model (or by a lexical-only run) has no
     // vectors: the candidates are encoded when asked about, not skipped.
