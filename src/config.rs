@@ -66,8 +66,9 @@ pub struct SearchConfig {
     /// `min_confidence` for a follow-up read with words carried from its
     /// conversation: its embedding holds those words too, which sets it
     /// further from the sentence that answers it than the same question
-    /// asked alone (fitted on four conversation sets, where the off-topic
-    /// follow-ups read that way score below 0.55; QUALITY.md).
+    /// asked alone (fitted on four conversation sets, where the follow-ups
+    /// read that way about other subjects, the weather or a passport, score
+    /// below 0.55; QUALITY.md).
     pub min_confidence_follow_up: f32,
 }
 
