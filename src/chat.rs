@@ -131,6 +131,14 @@ mod tests {
             .ask(&engine, "btw how many clinical trials were run", 2)
             .unwrap();
         assert!(fresh.understood_as.is_none());
+        assert_eq!(fresh.question, "btw how many clinical trials were run");
+        let plain = engine
+            .ask(&Question::new("how many clinical trials were run"), 2)
+            .unwrap();
+        assert_eq!(
+            fresh.confidence, plain.confidence,
+            "btw is no word of the question"
+        );
         assert_eq!(chat.turns(), 3);
         chat.reset();
         let alone = chat.ask(&engine, "how much does it cost?", 2).unwrap();

@@ -85,11 +85,11 @@ const CARRIED: usize = 6;
 const ANSWER_WORDS: usize = 2;
 
 pub(crate) fn stance(tokens: &[Token]) -> Stance {
-    let words = analysis::plain_words(tokens);
-    let starts = |phrase: &[&str]| words.len() >= phrase.len() && words[..phrase.len()] == *phrase;
-    if FRESH.iter().any(|p| starts(p)) {
+    if fresh_opening(tokens).is_some() {
         return Stance::Fresh;
     }
+    let words = analysis::plain_words(tokens);
+    let starts = |phrase: &[&str]| words.len() >= phrase.len() && words[..phrase.len()] == *phrase;
     let content = words
         .iter()
         .filter(|w| w.chars().count() > 1 && !analysis::is_stop_word(w))
@@ -102,6 +102,33 @@ pub(crate) fn stance(tokens: &[Token]) -> Stance {
         Stance::Leans
     } else {
         Stance::Alone
+    }
+}
+
+/// Where an opening that announces a new subject ("btw", "unrelated:")
+/// ends in the text `tokens` were read from: the byte after its last word.
+fn fresh_opening(tokens: &[Token]) -> Option<usize> {
+    let plain: Vec<&Token> = tokens.iter().filter(|t| !t.derived).collect();
+    FRESH.iter().find_map(|phrase| {
+        let opening = plain.get(..phrase.len())?;
+        let same = opening.iter().zip(phrase.iter()).all(|(t, w)| t.word == *w);
+        same.then(|| opening.last().map_or(0, |t| t.end))
+    })
+}
+
+/// `text` without an opening that only says a new subject starts: "btw,
+/// what does siRNA stand for" asks "what does siRNA stand for", and its
+/// "btw" would count as a word of the question that nothing answers.
+pub(crate) fn without_fresh_opening(text: &str) -> &str {
+    match fresh_opening(&analysis::tokens(text)) {
+        Some(end) => text
+            .get(end..)
+            .unwrap_or_default()
+            .trim_start_matches(|c: char| {
+                c.is_whitespace() || matches!(c, ',' | ':' | ';' | '-' | '.' | '!')
+            })
+            .trim_end(),
+        None => text,
     }
 }
 
@@ -204,6 +231,26 @@ mod tests {
         assert_eq!(stance_of("btw how much does glybera cost?"), Stance::Fresh);
         assert_eq!(stance_of("unrelated: what is CRISPR"), Stance::Fresh);
         assert_eq!(stance_of("by the way, what is it?"), Stance::Fresh);
+    }
+
+    // Regression (the fifth conversation set): "btw" and "unrelated:" were
+    // read as words of the question, which nothing in the corpus holds, and
+    // both of its topic switches were declined.
+    #[test]
+    fn an_opening_that_starts_afresh_is_not_part_of_the_question() {
+        for (text, asked) in [
+            ("btw what does siRNA stand for", "what does siRNA stand for"),
+            ("unrelated: who is Alain Fischer", "who is Alain Fischer"),
+            (
+                "By the way, how much does it cost? ",
+                "how much does it cost?",
+            ),
+            ("btw", ""),
+            ("what is btw", "what is btw"),
+            ("new questions about CRISPR", "new questions about CRISPR"),
+        ] {
+            assert_eq!(without_fresh_opening(text), asked, "{text}");
+        }
     }
 
     #[test]

@@ -73,6 +73,12 @@ impl Engine {
     /// that leans on its conversation with the conversation's subject carried
     /// over (and says so in `understood_as`).
     pub fn ask(&self, question: &Question, top: usize) -> Result<Answer, Error> {
+        let asked = context::without_fresh_opening(&question.text);
+        if asked.len() < question.text.len() && !asked.is_empty() {
+            let mut answer = self.answer(&Question::new(asked), top, None, &[])?;
+            answer.question.clone_from(&question.text);
+            return Ok(answer);
+        }
         if question.earlier.is_empty() {
             return self.answer(question, top, None, &[]);
         }
@@ -111,9 +117,13 @@ impl Engine {
                     scope.spawn(move || {
                         // A follow-up's encoding depends on its conversation:
                         // `ask` makes it; the others are encoded together here.
+                        let batched = |q: &Question| {
+                            q.earlier.is_empty()
+                                && context::without_fresh_opening(&q.text).len() == q.text.len()
+                        };
                         let alone: Vec<&str> = chunk
                             .iter()
-                            .filter(|q| q.earlier.is_empty())
+                            .filter(|q| batched(q))
                             .map(|q| self.read_part(&q.text).0)
                             .collect();
                         let mut vectors = match &self.semantic {
@@ -124,7 +134,7 @@ impl Engine {
                         chunk
                             .iter()
                             .map(|q| {
-                                if q.earlier.is_empty() {
+                                if batched(q) {
                                     self.answer(q, top, vectors.next(), &[])
                                 } else {
                                     self.ask(q, top)

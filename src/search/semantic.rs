@@ -191,6 +191,7 @@ mod tests {
             "what cures going blind",
             "editing of stem cells",
             "the price of a treatment for the eyes",
+            "unrelated: how much does glybera cost",
         ]
         .into_iter()
         .map(Question::new)
