@@ -71,7 +71,8 @@ impl Engine {
 
     /// Answers `question` with at most `top` ranked passages; a follow-up
     /// that leans on its conversation with the conversation's subject carried
-    /// over (and says so in `understood_as`).
+    /// over (and says so in `understood_as`); a question that opens by
+    /// starting afresh ("btw, …") without that opening.
     pub fn ask(&self, question: &Question, top: usize) -> Result<Answer, Error> {
         let asked = context::without_fresh_opening(&question.text);
         if asked.len() < question.text.len() && !asked.is_empty() {
@@ -115,8 +116,9 @@ impl Engine {
                 .chunks(share)
                 .map(|chunk| {
                     scope.spawn(move || {
-                        // A follow-up's encoding depends on its conversation:
-                        // `ask` makes it; the others are encoded together here.
+                        // A follow-up's encoding depends on its conversation,
+                        // and a question opening "btw" is read without that:
+                        // `ask` makes those; the others are encoded together here.
                         let batched = |q: &Question| {
                             q.earlier.is_empty()
                                 && context::without_fresh_opening(&q.text).len() == q.text.len()
