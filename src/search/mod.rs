@@ -72,18 +72,13 @@ impl Engine {
     /// Answers `question` with at most `top` ranked passages; a follow-up
     /// that leans on its conversation with the conversation's subject carried
     /// over (and says so in `understood_as`); a question that opens by
-    /// starting afresh ("btw, …") without that opening.
+    /// starting afresh ("btw, …") on its own, without that opening.
     pub fn ask(&self, question: &Question, top: usize) -> Result<Answer, Error> {
-        let asked = context::without_fresh_opening(&question.text);
-        if asked.len() < question.text.len() && !asked.is_empty() {
-            let mut answer = self.answer(&Question::new(asked), top, None, &[])?;
-            answer.question.clone_from(&question.text);
-            return Ok(answer);
-        }
-        if question.earlier.is_empty() {
+        let read = self.read_part(&question.text);
+        if question.earlier.is_empty() || read.afresh {
             return self.answer(question, top, None, &[]);
         }
-        let read = self.read_part(&question.text).0;
+        let read = read.text;
         let tokens = crate::analysis::tokens(read);
         if context::stance(&tokens) != Stance::Leans {
             return self.answer(question, top, None, &[]);
@@ -116,17 +111,12 @@ impl Engine {
                 .chunks(share)
                 .map(|chunk| {
                     scope.spawn(move || {
-                        // A follow-up's encoding depends on its conversation,
-                        // and a question opening "btw" is read without that:
-                        // `ask` makes those; the others are encoded together here.
-                        let batched = |q: &Question| {
-                            q.earlier.is_empty()
-                                && context::without_fresh_opening(&q.text).len() == q.text.len()
-                        };
+                        // A follow-up's encoding depends on its conversation:
+                        // `ask` makes it; the others are encoded together here.
                         let alone: Vec<&str> = chunk
                             .iter()
-                            .filter(|q| batched(q))
-                            .map(|q| self.read_part(&q.text).0)
+                            .filter(|q| q.earlier.is_empty())
+                            .map(|q| self.read_part(&q.text).text)
                             .collect();
                         let mut vectors = match &self.semantic {
                             Some(semantic) => semantic.encode_batch(&alone),
@@ -136,7 +126,7 @@ impl Engine {
                         chunk
                             .iter()
                             .map(|q| {
-                                if batched(q) {
+                                if q.earlier.is_empty() {
                                     self.answer(q, top, vectors.next(), &[])
                                 } else {
                                     self.ask(q, top)
@@ -156,11 +146,15 @@ impl Engine {
         })
     }
 
-    /// The part of `text` that is read (the question's first
-    /// `max_question_chars` characters), and the notice saying so when cut.
-    fn read_part<'t>(&self, text: &'t str) -> (&'t str, Option<String>) {
+    /// The part of `text` that is read: without an opening that only says
+    /// a new subject starts ("btw, …"), and its first `max_question_chars`
+    /// characters, with the notice saying so when cut.
+    fn read_part<'t>(&self, text: &'t str) -> Read<'t> {
+        let asked = context::without_fresh_opening(text);
+        let afresh = asked.len() < text.len() && !asked.is_empty();
+        let text = if afresh { asked } else { text };
         let limit = self.config.max_question_chars;
-        match text.char_indices().nth(limit) {
+        let (text, notice) = match text.char_indices().nth(limit) {
             Some((cut, _)) => (
                 &text[..cut],
                 Some(format!(
@@ -168,6 +162,11 @@ impl Engine {
                 )),
             ),
             None => (text, None),
+        };
+        Read {
+            text,
+            notice,
+            afresh,
         }
     }
 
@@ -183,7 +182,9 @@ impl Engine {
         let text = question.text.as_str();
         let top = top.max(1);
         let mut answer = Answer::empty(text, Verdict::NotCovered);
-        let (read, notice) = self.read_part(text);
+        let Read {
+            text: read, notice, ..
+        } = self.read_part(text);
         answer.notice = notice;
         let lookup = Lookup::new(&self.index);
         let query = match query::read(&lookup, &self.config, read, carried)? {
@@ -291,6 +292,15 @@ impl Engine {
         }
         objections
     }
+}
+
+/// What is read of a question ([`Engine::read_part`]).
+struct Read<'t> {
+    text: &'t str,
+    /// Why less than the question was read, when it was cut.
+    notice: Option<String>,
+    /// It opened by starting afresh ("btw, …"), which is not read.
+    afresh: bool,
 }
 
 /// The candidates as ranked hits, with what is shown of each.
