@@ -264,6 +264,25 @@ fn eighth_questions_stay_at_or_above_the_measured_floor() {
     );
 }
 
+/// The ninth set, frozen before its first run (2026-12-06), with nothing in
+/// the ranking or the verdict changed since the seventh set's; the floors
+/// are that first run's figures: Hit@1 0.800, Hit@3 0.933, MRR@10 0.871,
+/// answered 0.900, abstained 0.857.
+#[test]
+fn ninth_questions_stay_at_or_above_the_measured_floor() {
+    holds(
+        "tests/eval/ninth-questions.jsonl",
+        74,
+        Floors {
+            hit_at_1: 0.80,
+            hit_at_3: 0.93,
+            mrr_at_10: 0.87,
+            answered: 0.90,
+            abstained: 0.85,
+        },
+    );
+}
+
 /// Measures a conversation file on the article and checks its follow-ups
 /// (in conversation, Hit@1 and answered; and the gap to their standalone
 /// wording), and that its unanswerable turns are declined (all of them
