@@ -16,7 +16,7 @@ pub use json::{error_line, json, json_line, JsonAnswer, JsonPassage};
 pub use text::{batch_line, text, Style};
 
 pub const USAGE_HINT: &str = "Ask me a question about the article, for example: \
-\"how are AAV vectors delivered?\" or \"what is exon skipping?\"";
+\"how are AAV vectors delivered?\" or \"why can AAV vectors only be injected once?\"";
 
 pub const NOT_COVERED: &str = "The article does not cover this question.";
 
