@@ -285,11 +285,7 @@ fn ninth_questions_stay_at_or_above_the_measured_floor() {
 
 /// Measures a conversation file on the article and checks its follow-ups
 /// (in conversation, Hit@1 and answered; and the gap to their standalone
-/// wording), and that its unanswerable turns are declined (all of them
-/// unless `declined` says less).
-/// A conversation set's floors: its follow-ups' Hit@1 and answered share, how
-/// far they may fall behind their standalone wording, and the share of its
-/// unanswerable turns declined.
+/// wording), and the share of its unanswerable turns declined.
 fn conversations_hold(
     file: &str,
     count: usize,

@@ -76,21 +76,20 @@ impl Engine {
     pub fn ask(&self, question: &Question, top: usize) -> Result<Answer, Error> {
         let read = self.read_part(&question.text);
         if question.earlier.is_empty() || read.afresh {
-            return self.answer(question, top, None, &[]);
+            return self.answer(question, read, top, None, &[]);
         }
-        let read = read.text;
-        let tokens = crate::analysis::tokens(read);
+        let tokens = crate::analysis::tokens(read.text);
         if context::stance(&tokens) != Stance::Leans {
-            return self.answer(question, top, None, &[]);
+            return self.answer(question, read, top, None, &[]);
         }
         let lookup = Lookup::new(&self.index);
         let carried = context::carried(&lookup, &self.config, &question.earlier, &tokens)?;
         if carried.is_empty() {
-            return self.answer(question, top, None, &[]);
+            return self.answer(question, read, top, None, &[]);
         }
-        let understood = context::understood(read, &carried);
+        let understood = context::understood(read.text, &carried);
         let vector = self.semantic.as_ref().map(|s| s.encode(&understood));
-        let mut answer = self.answer(question, top, vector, &carried)?;
+        let mut answer = self.answer(question, read, top, vector, &carried)?;
         answer.understood_as = Some(understood);
         Ok(answer)
     }
@@ -113,24 +112,22 @@ impl Engine {
                     scope.spawn(move || {
                         // A follow-up's encoding depends on its conversation:
                         // `ask` makes it; the others are encoded together here.
-                        let alone: Vec<&str> = chunk
+                        let reads: Vec<Option<Read>> = chunk
                             .iter()
-                            .filter(|q| q.earlier.is_empty())
-                            .map(|q| self.read_part(&q.text).text)
+                            .map(|q| q.earlier.is_empty().then(|| self.read_part(&q.text)))
                             .collect();
+                        let texts: Vec<&str> = reads.iter().flatten().map(|r| r.text).collect();
                         let mut vectors = match &self.semantic {
-                            Some(semantic) => semantic.encode_batch(&alone),
+                            Some(semantic) => semantic.encode_batch(&texts),
                             None => Vec::new(),
                         }
                         .into_iter();
                         chunk
                             .iter()
-                            .map(|q| {
-                                if q.earlier.is_empty() {
-                                    self.answer(q, top, vectors.next(), &[])
-                                } else {
-                                    self.ask(q, top)
-                                }
+                            .zip(reads)
+                            .map(|(q, read)| match read {
+                                Some(read) => self.answer(q, read, top, vectors.next(), &[]),
+                                None => self.ask(q, top),
                             })
                             .collect::<Vec<_>>()
                     })
@@ -170,21 +167,22 @@ impl Engine {
         }
     }
 
-    /// [`Engine::ask`] for `question`'s own text with the words `carried`
-    /// from its conversation, and its embedding when it is known already.
+    /// [`Engine::ask`] for `question`, of which `read` is what is read, with
+    /// the words `carried` from its conversation, and its embedding when it
+    /// is known already.
     fn answer(
         &self,
         question: &Question,
+        read: Read,
         top: usize,
         question_vector: Option<Vec<f32>>,
         carried: &[Carried],
     ) -> Result<Answer, Error> {
-        let text = question.text.as_str();
         let top = top.max(1);
-        let mut answer = Answer::empty(text, Verdict::NotCovered);
+        let mut answer = Answer::empty(&question.text, Verdict::NotCovered);
         let Read {
             text: read, notice, ..
-        } = self.read_part(text);
+        } = read;
         answer.notice = notice;
         let lookup = Lookup::new(&self.index);
         let query = match query::read(&lookup, &self.config, read, carried)? {
