@@ -375,3 +375,24 @@ fn chat_reads_follow_ups_in_context_one_answer_a_line() {
     assert_eq!(lines[3]["understood_as"], Value::Null, "after /new");
     assert_eq!(lines[4]["error"], "empty question");
 }
+
+// Regression: after "btw, what is CRISPR", a follow-up carried "btw" as a
+// word of the subject, and the words of the conversation before the switch
+// ("glybera", "cost") with it.
+#[test]
+fn a_follow_up_after_a_fresh_start_carries_only_the_new_subject() {
+    let dir = workspace();
+    let out = stdout_of(citebot(dir.path()).args(["chat", "--json"]).write_stdin(
+        "what is glybera\nhow much does it cost?\nbtw what is CRISPR\ntell me more\n",
+    ));
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    let understood = lines[3]["understood_as"].as_str().unwrap().to_lowercase();
+    assert!(understood.contains("crispr"), "{understood}");
+    for earlier in ["btw", "glybera", "cost"] {
+        assert!(!understood.contains(earlier), "{understood}");
+    }
+}

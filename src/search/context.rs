@@ -6,7 +6,7 @@
 //! turns before is read from its grammar alone: a pronoun or demonstrative,
 //! an opening "and" or "what about", too few words of its own to stand
 //! alone; and a question that says it starts afresh ("btw", "unrelated")
-//! carries nothing.
+//! carries nothing, nor do the follow-ups after it carry what came before it.
 
 use super::retrieve::Lookup;
 use crate::analysis::{self, Token};
@@ -165,7 +165,8 @@ pub(crate) fn carried(
     };
     let mut fade = 1.0;
     for turn in earlier.iter().rev().take(TURNS) {
-        for (word, stem) in content_words(&turn.question) {
+        let asked = without_fresh_opening(&turn.question);
+        for (word, stem) in content_words(asked) {
             offer(word, &stem, config.context_weight * fade);
         }
         if let Some(sentence) = &turn.answer {
@@ -180,6 +181,11 @@ pub(crate) fn carried(
             for (word, stem, _) in rare.into_iter().take(ANSWER_WORDS) {
                 offer(word, &stem, config.context_answer_weight * fade);
             }
+        }
+        // "btw, what is CRISPR?" started a new subject: what came before it
+        // is another conversation.
+        if !asked.is_empty() && asked.len() < turn.question.len() {
+            break;
         }
         fade *= config.context_fade;
     }
