@@ -338,6 +338,10 @@ struct Reader {
     main: Vec<Scope>,
     in_title: Option<String>,
     in_link: u32,
+    /// An in-page link (`href="#…"`) being read: where its text starts in
+    /// the heading or block, so that a permalink mark ("¶", "#") can be
+    /// taken out again at its end.
+    in_page_link: Option<usize>,
     in_item: u32,
     /// Text was left out since the last block.
     gap: bool,
@@ -362,6 +366,7 @@ impl Page {
             main: Vec::new(),
             in_title: None,
             in_link: 0,
+            in_page_link: None,
             in_item: 0,
             gap: false,
             in_row: false,
@@ -489,6 +494,12 @@ impl Reader {
             } else {
                 self.in_link.saturating_sub(1)
             };
+            if start {
+                let in_page = attribute(tag, "href").is_some_and(|h| h.starts_with('#'));
+                self.in_page_link = in_page.then(|| self.written().len());
+            } else if let Some(from) = self.in_page_link.take() {
+                self.drop_mark(from);
+            }
         }
         if name == "br" {
             self.text(" ", line);
@@ -564,6 +575,37 @@ impl Reader {
             open.link_chars += text.chars().filter(|c| !c.is_whitespace()).count();
         }
         open.end = open.end.max(line);
+    }
+
+    /// The text of the heading or block being read.
+    fn written(&self) -> &str {
+        match (&self.heading, &self.open) {
+            (Some((_, heading)), _) => heading,
+            (None, Some(open)) => &open.text,
+            (None, None) => "",
+        }
+    }
+
+    /// Takes out what an in-page link wrote from byte `from` on when it is
+    /// only a mark: Sphinx's and MkDocs' "¶" after every heading, a "#" or
+    /// "§" permalink, a "↩" back to a footnote. Words and numbers stay.
+    fn drop_mark(&mut self, from: usize) {
+        let text = match (&mut self.heading, &mut self.open) {
+            (Some((_, heading)), _) => heading,
+            (None, Some(open)) => &mut open.text,
+            (None, None) => return,
+        };
+        let Some(added) = text.get(from..) else {
+            return;
+        };
+        if added.chars().any(char::is_alphanumeric) {
+            return;
+        }
+        let marks = added.chars().filter(|c| !c.is_whitespace()).count();
+        text.truncate(from);
+        if let (None, Some(open)) = (&self.heading, &mut self.open) {
+            open.link_chars = open.link_chars.saturating_sub(marks);
+        }
     }
 
     /// Ends the heading or block being read.
@@ -672,6 +714,30 @@ into cells.</p>
         );
         // The first paragraph's two lines are its citation.
         assert_eq!(doc.blocks[0].lines, (10, 11));
+    }
+
+    // Regression: Sphinx pages (Python's documentation) put a "¶" permalink
+    // in every heading, and every citation's section read "Sockets¶ ›
+    // History¶".
+    #[test]
+    fn permalink_marks_are_not_text_but_in_page_links_with_words_are() {
+        let doc = parse(
+            "howto.html",
+            "<h1>Socket HOWTO<a class=\"headerlink\" href=\"#socket-howto\">¶</a></h1>\
+             <h2>History <a href=\"#history\">#</a></h2>\
+             <p>Invented at Berkeley, see <a href=\"#bsd\">BSD Unix</a>.\
+             <a href=\"#fnref1\">↩</a> <a href=\"/x\">¶</a></p>"
+                .as_bytes(),
+        );
+        assert_eq!(doc.title, "Socket HOWTO");
+        assert_eq!(
+            summary(&doc),
+            vec![(
+                BlockKind::Paragraph,
+                "History".into(),
+                "Invented at Berkeley, see BSD Unix. ¶"
+            )]
+        );
     }
 
     #[test]
