@@ -72,8 +72,8 @@ const BLOCKS: &[&str] = &[
 
 /// Elements whose whole content is not the page's text.
 const NOT_TEXT: &[&str] = &[
-    "script", "style", "noscript", "template", "svg", "math", "nav", "aside", "form", "button",
-    "select", "textarea", "iframe", "object", "canvas", "dialog",
+    "script", "style", "noscript", "template", "svg", "math", "nav", "form", "button", "select",
+    "textarea", "iframe", "object", "canvas", "dialog",
 ];
 
 /// ARIA roles of page furniture.
@@ -421,8 +421,9 @@ impl Reader {
         if VOID.contains(&name) {
             return false;
         }
-        // A page's own header and footer; inside the main content they are the article's.
-        if (name == "header" || name == "footer") && self.main.is_empty() {
+        // A page's own header, footer and asides; inside the main content they
+        // are the article's (Sphinx writes a page's abstract as an `<aside>`).
+        if matches!(name, "header" | "footer" | "aside") && self.main.is_empty() {
             return true;
         }
         if NOT_TEXT.contains(&name)
@@ -737,6 +738,30 @@ into cells.</p>
                 "History".into(),
                 "Invented at Berkeley, see BSD Unix. ¶"
             )]
+        );
+    }
+
+    // Regression: Sphinx writes a page's abstract as an `<aside>` inside the
+    // main content, and it was dropped with the page's own sidebars.
+    #[test]
+    fn an_aside_in_the_main_content_is_text_and_the_page_s_own_is_not() {
+        let doc = parse(
+            "howto.html",
+            b"<aside><p>Other pages you may like</p></aside>\
+              <div role=\"main\"><h1>Sockets</h1>\
+              <aside class=\"topic\"><p>Sockets are used nearly everywhere.</p></aside>\
+              <p>Body text.</p></div>",
+        );
+        assert_eq!(
+            summary(&doc),
+            vec![
+                (
+                    BlockKind::Paragraph,
+                    String::new(),
+                    "Sockets are used nearly everywhere."
+                ),
+                (BlockKind::Paragraph, String::new(), "Body text."),
+            ]
         );
     }
 
