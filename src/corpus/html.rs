@@ -497,7 +497,8 @@ impl Reader {
             };
             if start {
                 let in_page = attribute(tag, "href").is_some_and(|h| h.starts_with('#'));
-                self.in_page_link = in_page.then(|| self.written().len());
+                self.in_page_link =
+                    in_page.then(|| self.written().map_or(0, |(text, _)| text.len()));
             } else if let Some(from) = self.in_page_link.take() {
                 self.drop_mark(from);
             }
@@ -578,12 +579,13 @@ impl Reader {
         open.end = open.end.max(line);
     }
 
-    /// The text of the heading or block being read.
-    fn written(&self) -> &str {
-        match (&self.heading, &self.open) {
-            (Some((_, heading)), _) => heading,
-            (None, Some(open)) => &open.text,
-            (None, None) => "",
+    /// The text of the heading or block being read, and for a block its
+    /// count of link characters.
+    fn written(&mut self) -> Option<(&mut String, Option<&mut usize>)> {
+        match (&mut self.heading, &mut self.open) {
+            (Some((_, heading)), _) => Some((heading, None)),
+            (None, Some(open)) => Some((&mut open.text, Some(&mut open.link_chars))),
+            (None, None) => None,
         }
     }
 
@@ -591,10 +593,8 @@ impl Reader {
     /// only a mark: Sphinx's and MkDocs' "¶" after every heading, a "#" or
     /// "§" permalink, a "↩" back to a footnote. Words and numbers stay.
     fn drop_mark(&mut self, from: usize) {
-        let text = match (&mut self.heading, &mut self.open) {
-            (Some((_, heading)), _) => heading,
-            (None, Some(open)) => &mut open.text,
-            (None, None) => return,
+        let Some((text, link_chars)) = self.written() else {
+            return;
         };
         let Some(added) = text.get(from..) else {
             return;
@@ -604,8 +604,8 @@ impl Reader {
         }
         let marks = added.chars().filter(|c| !c.is_whitespace()).count();
         text.truncate(from);
-        if let (None, Some(open)) = (&self.heading, &mut self.open) {
-            open.link_chars = open.link_chars.saturating_sub(marks);
+        if let Some(count) = link_chars {
+            *count = count.saturating_sub(marks);
         }
     }
 
