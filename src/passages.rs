@@ -132,20 +132,27 @@ impl<'a, T> Group<'a, T> {
 
     fn text(&self) -> String {
         let mut out = String::new();
-        for block in &self.blocks {
+        let mut previous: Option<&Block> = None;
+        for &block in &self.blocks {
             if !out.is_empty() {
-                // A line break keeps an unpunctuated line (a subtitle, a lead-in) its own sentence.
+                // A line break keeps an unpunctuated line (a subtitle, a lead-in)
+                // its own sentence, and code its lines.
                 let ends_sentence = out.trim_end().ends_with(['.', '!', '?', ';', ':', '…']);
-                out.push_str(if block.kind == BlockKind::ListItem || !ends_sentence {
-                    "\n"
-                } else {
-                    " "
-                });
+                let lines =
+                    block.text.contains('\n') || previous.is_some_and(|p| p.text.contains('\n'));
+                out.push_str(
+                    if block.kind == BlockKind::ListItem || !ends_sentence || lines {
+                        "\n"
+                    } else {
+                        " "
+                    },
+                );
             }
             if block.kind == BlockKind::ListItem {
                 out.push_str("• ");
             }
             out.push_str(&block.text);
+            previous = Some(block);
         }
         out
     }
@@ -340,6 +347,17 @@ mod tests {
             .into_iter()
             .flat_map(|t| t.unicode_words().map(str::to_string).collect::<Vec<_>>())
             .collect()
+    }
+
+    #[test]
+    fn code_after_a_thin_lead_in_starts_on_its_own_line() {
+        let doc = parse(
+            "a.md",
+            "## S\n\nWhen run, it prints:\n\n```\n$ python3 x.py\nTrue\n```\n",
+        );
+        let p = split(&doc);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].text, "When run, it prints:\n$ python3 x.py\nTrue");
     }
 
     #[test]

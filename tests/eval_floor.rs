@@ -214,7 +214,8 @@ fn sky_questions_stay_at_or_above_the_measured_floor() {
 /// 0.688, Hit@3 0.896, MRR@10 0.798, answered 0.833, 10 of 12 unanswerable
 /// declined; BM25 over the same passages 0.562 / 0.771. With the page's
 /// abstract read (an `<aside>` in its main content), run second: 0.708 /
-/// 0.917 / 0.816, answered and declined the same.
+/// 0.917 / 0.816, answered and declined the same; with code keeping its
+/// lines, answered 0.875.
 #[test]
 fn python_sockets_questions_stay_at_or_above_the_measured_floor() {
     outside_holds(
@@ -224,7 +225,7 @@ fn python_sockets_questions_stay_at_or_above_the_measured_floor() {
             hit_at_1: 0.70,
             hit_at_3: 0.91,
             mrr_at_10: 0.81,
-            answered: 0.83,
+            answered: 0.87,
             abstained: 0.83,
         },
     );

@@ -20,7 +20,9 @@ use html5ever::tokenizer::{
     BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
 };
 
-use super::{collapse_space, fallback_title, web_address, Block, BlockKind, Document};
+use super::{
+    collapse_space, fallback_title, preformatted, web_address, Block, BlockKind, Document,
+};
 
 /// Elements that start and end a block of text; the rest are inline.
 const BLOCKS: &[&str] = &[
@@ -297,6 +299,8 @@ impl Scope {
 
 struct Open {
     kind: BlockKind,
+    /// A `<pre>`: its line breaks are kept.
+    pre: bool,
     text: String,
     link_chars: usize,
     start: u64,
@@ -307,6 +311,7 @@ impl Open {
     fn new(kind: BlockKind, line: u64) -> Open {
         Open {
             kind,
+            pre: false,
             text: String::new(),
             link_chars: 0,
             start: line,
@@ -545,7 +550,9 @@ impl Reader {
                 _ if self.in_item > 0 => BlockKind::ListItem,
                 _ => BlockKind::Paragraph,
             };
-            self.open = Some(Open::new(kind, line));
+            let mut open = Open::new(kind, line);
+            open.pre = name == "pre";
+            self.open = Some(open);
         }
     }
 
@@ -632,7 +639,11 @@ impl Reader {
         let Some(open) = self.open.take() else {
             return;
         };
-        let text = collapse_space([open.text.as_str()]);
+        let text = if open.pre {
+            preformatted(&open.text)
+        } else {
+            collapse_space([open.text.as_str()])
+        };
         let chars = text.chars().filter(|c| !c.is_whitespace()).count();
         // Precision loss is irrelevant at these sizes.
         #[allow(clippy::cast_precision_loss)]
@@ -738,6 +749,24 @@ into cells.</p>
                 "History".into(),
                 "Invented at Berkeley, see BSD Unix. ¶"
             )]
+        );
+    }
+
+    // Regression: a `<pre>` was run together into one line.
+    #[test]
+    fn preformatted_text_keeps_its_lines() {
+        let doc = parse(
+            "howto.html",
+            b"<p>Like this:</p><div class=\"highlight\"><pre><span></span><span class=\"c1\"># create a socket</span>\n<span class=\"n\">s</span> = socket()\n</pre></div><p>Then <code>connect</code>\nit.</p>",
+        );
+        let texts: Vec<&str> = doc.blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "Like this:",
+                "# create a socket\ns = socket()",
+                "Then connect it."
+            ]
         );
     }
 

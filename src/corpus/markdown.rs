@@ -6,11 +6,15 @@ use std::collections::BTreeMap;
 
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
-use super::{collapse_space, fallback_title, web_address, Block, BlockKind, Document, Lines};
+use super::{
+    collapse_space, fallback_title, preformatted, web_address, Block, BlockKind, Document, Lines,
+};
 
 /// What the Markdown walker is collecting text for.
 struct Open {
     kind: BlockKind,
+    /// A code block of its own: its line breaks are kept.
+    code: bool,
     text: String,
     start: usize,
     end: usize,
@@ -20,6 +24,7 @@ impl Open {
     fn new(kind: BlockKind, start: usize, end: usize) -> Open {
         Open {
             kind,
+            code: false,
             text: String::new(),
             start,
             end,
@@ -43,7 +48,11 @@ pub(super) fn parse(path: &str, text: &str) -> Document {
 
     let flush = |open: &mut Option<Open>, blocks: &mut Vec<Block>, section: &[String]| {
         if let Some(o) = open.take() {
-            let mut body = collapse_space([o.text.as_str()]);
+            let mut body = if o.code {
+                preformatted(&o.text)
+            } else {
+                collapse_space([o.text.as_str()])
+            };
             if o.kind == BlockKind::Caption {
                 body = caption_text(&body);
             }
@@ -108,7 +117,7 @@ pub(super) fn parse(path: &str, text: &str) -> Document {
                 item_depth = item_depth.saturating_sub(1);
                 flush(&mut open, &mut blocks, &section);
             }
-            Event::Start(Tag::Paragraph | Tag::CodeBlock(_)) => {
+            Event::Start(tag @ (Tag::Paragraph | Tag::CodeBlock(_))) => {
                 let continues_caption =
                     quote_depth > 0 && open.as_ref().is_some_and(|o| o.kind == BlockKind::Caption);
                 let in_item = item_depth > 0 && open.is_some();
@@ -131,7 +140,9 @@ pub(super) fn parse(path: &str, text: &str) -> Document {
                     } else {
                         BlockKind::Paragraph
                     };
-                    open = Some(Open::new(kind, range.start, range.end));
+                    let mut block = Open::new(kind, range.start, range.end);
+                    block.code = matches!(tag, Tag::CodeBlock(_)) && !is_caption;
+                    open = Some(block);
                 }
             }
             Event::End(TagEnd::Paragraph | TagEnd::CodeBlock) => {

@@ -281,6 +281,27 @@ impl Lines {
     }
 }
 
+/// Preformatted text (code) as it is laid out: its lines, each without
+/// trailing space and with its indentation, no blank line at either end nor
+/// two in a row. A comment ends at its line; run together with the code after
+/// it, "# bind the socket serversocket.bind(...)" would read as one.
+pub(crate) fn preformatted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = false;
+    for line in text.lines().map(str::trim_end) {
+        if line.is_empty() {
+            blank = !out.is_empty();
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if blank { "\n\n" } else { "\n" });
+        }
+        blank = false;
+        out.push_str(line);
+    }
+    out
+}
+
 /// The words of `lines` joined by single spaces, built in one buffer.
 pub(crate) fn collapse_space<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::new();
@@ -318,6 +339,29 @@ mod tests {
     use super::parse_str as parse;
     use super::*;
     use proptest::prelude::*;
+
+    // Regression: code read from a `<pre>` or a Markdown code block was run
+    // together into one line, its comments with the code after them.
+    #[test]
+    fn code_keeps_its_lines_and_indentation_and_a_markdown_block_is_read_so() {
+        assert_eq!(
+            preformatted("\n  # make one  \ns = socket()\n\n\n\nif s:\n    s.close()\n\n"),
+            "  # make one\ns = socket()\n\nif s:\n    s.close()"
+        );
+        let doc = parse(
+            "a.md",
+            "# T\n\nFirst, a socket is made:\n\n```python\n# make one\ns = socket()\n```\n\n    indented()\n    code()\n",
+        );
+        let texts: Vec<&str> = doc.blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "First, a socket is made:",
+                "# make one\ns = socket()",
+                "indented()\ncode()"
+            ]
+        );
+    }
 
     proptest! {
         #[test]
