@@ -145,7 +145,9 @@ pub fn term_key(term: &str) -> u64 {
 }
 
 /// Words that carry no content in a question. Negations are deliberately
-/// absent: "does not modify" must keep its "not". The frame of a question
+/// absent: "does not modify" must keep its "not" (a contracted auxiliary,
+/// "can't", "doesn't", is read as a word of its own, which names no subject
+/// any more than "can" does). The frame of a question
 /// ("how does X work", "what happens to X", "the difference between X and Y",
 /// "what does X mean", "what types of X") names no subject either.
 pub fn is_stop_word(word: &str) -> bool {
@@ -194,7 +196,7 @@ be been being have has had having do does did doing would should could ought mig
 may i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her \
 hers herself it its itself they them their theirs themselves as until while so than too very just also \
 any each few more most other some such only own same both all s t d ll m o re ve y im ive youre dont \
-does doesnt did didnt isnt arent wasnt werent get got getting tell explain describe please know \
+does doesnt did didnt isnt arent wasnt werent cant wont couldnt shouldnt wouldnt hasnt havent hadnt get got getting tell explain describe please know \
 thing things kind kinds way ways really actually exactly right now like much many lot lots anything \
 something someone anyone use used using there's what's whats hows \
 work works happen happens happened difference differences mean means type types sort sorts \
@@ -503,6 +505,24 @@ mod tests {
     fn question_frames_are_stop_words() {
         for word in ["work", "happens", "difference", "mean", "types"] {
             assert!(is_stop_word(word), "{word}");
+        }
+    }
+
+    // Regression: "can't" was read as the word "cant", a content word, and
+    // carried into the next follow-up as part of the conversation's subject
+    // ("how much was it? (can't, buy, glybera, …)"); "don't" already was one.
+    #[test]
+    fn contracted_auxiliaries_are_stop_words_as_their_auxiliaries_are() {
+        for text in [
+            "don't",
+            "can't",
+            "won't",
+            "couldn’t",
+            "shouldn't",
+            "haven't",
+        ] {
+            let words = words(text);
+            assert!(words.iter().all(|w| is_stop_word(w)), "{text}: {words:?}");
         }
     }
 
