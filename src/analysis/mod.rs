@@ -196,7 +196,8 @@ be been being have has had having do does did doing would should could ought mig
 may i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her \
 hers herself it its itself they them their theirs themselves as until while so than too very just also \
 any each few more most other some such only own same both all s t d ll m o re ve y im ive youre dont \
-does doesnt did didnt isnt arent wasnt werent cant wont couldnt shouldnt wouldnt hasnt havent hadnt get got getting tell explain describe please know \
+does doesnt did didnt isnt arent wasnt werent cant wont couldnt shouldnt wouldnt hasnt havent hadnt \
+get got getting tell explain describe please know \
 thing things kind kinds way ways really actually exactly right now like much many lot lots anything \
 something someone anyone use used using there's what's whats hows \
 work works happen happens happened difference differences mean means type types sort sorts \

@@ -132,6 +132,14 @@ pub(crate) fn without_fresh_opening(text: &str) -> &str {
     }
 }
 
+/// `text` without an opening that starts afresh ([`without_fresh_opening`]),
+/// and whether it does start afresh: a question of its own follows the
+/// opening (a bare "btw" asks nothing new).
+pub(crate) fn fresh_start(text: &str) -> (&str, bool) {
+    let asked = without_fresh_opening(text);
+    (asked, !asked.is_empty() && asked.len() < text.len())
+}
+
 /// A word carried into a follow-up: as written where it was found, and its
 /// weight beside the question's own words (1).
 #[derive(Debug, Clone, PartialEq)]
@@ -165,7 +173,7 @@ pub(crate) fn carried(
     };
     let mut fade = 1.0;
     for turn in earlier.iter().rev().take(TURNS) {
-        let asked = without_fresh_opening(&turn.question);
+        let (asked, afresh) = fresh_start(&turn.question);
         for (word, stem) in content_words(asked) {
             offer(word, &stem, config.context_weight * fade);
         }
@@ -184,7 +192,7 @@ pub(crate) fn carried(
         }
         // "btw, what is CRISPR?" started a new subject: what came before it
         // is another conversation.
-        if !asked.is_empty() && asked.len() < turn.question.len() {
+        if afresh {
             break;
         }
         fade *= config.context_fade;

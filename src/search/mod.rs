@@ -147,8 +147,7 @@ impl Engine {
     /// a new subject starts ("btw, …"), and its first `max_question_chars`
     /// characters, with the notice saying so when cut.
     fn read_part<'t>(&self, text: &'t str) -> Read<'t> {
-        let asked = context::without_fresh_opening(text);
-        let afresh = asked.len() < text.len() && !asked.is_empty();
+        let (asked, afresh) = context::fresh_start(text);
         let text = if afresh { asked } else { text };
         let limit = self.config.max_question_chars;
         let (text, notice) = match text.char_indices().nth(limit) {
