@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::util::{citebot, citebot_with_model, repo_file, stdout_of, workspace};
+use crate::util::{citebot, citebot_with_model, json_lines, repo_file, stdout_of, workspace};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -135,10 +135,7 @@ fn batch_mode_answers_each_line_in_order() {
             .args(["ask", "--json"])
             .write_stdin(input),
     );
-    let lines: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 5);
     assert_eq!(lines[0]["question"], "what is gene therapy?");
     assert_eq!(lines[0]["answered"], true);
@@ -354,10 +351,7 @@ fn chat_reads_follow_ups_in_context_one_answer_a_line() {
     let out = stdout_of(citebot(dir.path()).args(["chat", "--json"]).write_stdin(
         "what is glybera\nhow much does it cost?\n/more\n/new\nhow much does it cost?\n\n",
     ));
-    let lines: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 5, "{out}");
     assert_eq!(lines[0]["understood_as"], Value::Null);
     let understood = lines[1]["understood_as"].as_str().unwrap();
@@ -385,10 +379,7 @@ fn a_follow_up_after_a_fresh_start_carries_only_the_new_subject() {
     let out = stdout_of(citebot(dir.path()).args(["chat", "--json"]).write_stdin(
         "what is glybera\nhow much does it cost?\nbtw what is CRISPR\ntell me more\n",
     ));
-    let lines: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 4, "{out}");
     let understood = lines[3]["understood_as"].as_str().unwrap().to_lowercase();
     assert!(understood.contains("crispr"), "{understood}");

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{citebot, generation_dir, workspace};
+use crate::util::{citebot, generation_dir, json_lines, workspace};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -75,11 +75,7 @@ fn hostile_questions_all_get_an_answer_line_in_order() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let answers: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let answers = json_lines(&String::from_utf8(out.stdout).unwrap());
     assert_eq!(answers.len(), lines.len());
     assert_eq!(
         answers[12]["notice"],

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::bot::{first_embed, start_bot, test_config, Bot};
 use crate::fake_discord::{ask_interaction, user_message, Request, CHANNEL_ID};
+use crate::util::json_lines;
 
 /// Sends `text` as a user's message in `channel` and waits for the bot's
 /// answer posted there.
@@ -188,10 +189,7 @@ async fn the_askers_vote_is_logged_and_gaps_lists_what_was_voted_down() {
 
     let log = bot.dir.path().join("feedback.jsonl");
     let text = std::fs::read_to_string(&log).unwrap();
-    let records: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = json_lines(&text);
     assert_eq!(records.len(), 2, "the answer and the asker's vote: {text}");
     assert_eq!(records[0]["kind"], "answer");
     assert_eq!(records[1]["vote"], "down");

@@ -71,6 +71,13 @@ pub fn stdout_of(cmd: &mut Command) -> String {
     String::from_utf8(out).expect("UTF-8 output")
 }
 
+/// Each line of `text` read as a JSON value (`--json` output, the feedback log).
+pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
 /// An engine over a small corpus of one Markdown file, built in process.
 pub struct Corpus {
     engine: Engine,
