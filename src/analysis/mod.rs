@@ -197,6 +197,7 @@ may i me my myself we our ours ourselves you your yours yourself yourselves he h
 hers herself it its itself they them their theirs themselves as until while so than too very just also \
 any each few more most other some such only own same both all s t d ll m o re ve y im ive youre dont \
 does doesnt did didnt isnt arent wasnt werent cant wont couldnt shouldnt wouldnt hasnt havent hadnt \
+theyre theyve theyll theyd youve youll youd weve itll itd thatll thatd \
 get got getting tell explain describe please know \
 thing things kind kinds way ways really actually exactly right now like much many lot lots anything \
 something someone anyone use used using there's what's whats hows \
@@ -521,6 +522,26 @@ mod tests {
             "couldn’t",
             "shouldn't",
             "haven't",
+        ] {
+            let words = words(text);
+            assert!(words.iter().all(|w| is_stop_word(w)), "{text}: {words:?}");
+        }
+    }
+
+    // Regression (the eighth conversation set): "they're" was read as the
+    // content word "theyre" and carried into the next follow-up ("are new
+    // receptors in the works? (theyre, lymphoma, …)"), as "they've",
+    // "it'll" and the like would have been.
+    #[test]
+    fn contracted_pronouns_are_stop_words_as_their_pronouns_are() {
+        for text in [
+            "they're",
+            "they’ve",
+            "they'll",
+            "you've",
+            "we've",
+            "it'll",
+            "that'd",
         ] {
             let words = words(text);
             assert!(words.iter().all(|w| is_stop_word(w)), "{text}: {words:?}");

@@ -26,20 +26,30 @@ pub(crate) enum Stance {
 }
 
 /// Words that point back at something named before: English's third-person
-/// pronouns and demonstratives ("one" as in "which one").
+/// pronouns and demonstratives ("one" as in "which one"), and their
+/// contractions as the analysis reads them ("they're" is "theyre"; "it's"
+/// is "it" and "s").
 const ANAPHORS: &[&str] = &[
     "it",
     "its",
     "itself",
+    "itll",
+    "itd",
     "they",
     "them",
     "their",
     "theirs",
     "themselves",
+    "theyre",
+    "theyve",
+    "theyll",
+    "theyd",
     "this",
     "that",
     "these",
     "those",
+    "thatll",
+    "thatd",
     "he",
     "him",
     "his",
@@ -234,6 +244,20 @@ mod tests {
         assert_eq!(stance_of("why?"), Stance::Leans);
         assert_eq!(stance_of("tell me more"), Stance::Leans);
         assert_eq!(stance_of("which tools are used?"), Stance::Leans);
+    }
+
+    // Regression (the eighth conversation set): "what happens once they're
+    // put back?" was read on its own, its pronoun written as a contraction.
+    #[test]
+    fn a_pronoun_in_a_contraction_leans_on_the_conversation() {
+        assert_eq!(
+            stance_of("what happens once they're put back in the patient?"),
+            Stance::Leans
+        );
+        assert_eq!(
+            stance_of("how soon will they've finished the French trial"),
+            Stance::Leans
+        );
     }
 
     #[test]
