@@ -325,17 +325,26 @@ fn ninth_questions_stay_at_or_above_the_measured_floor() {
     );
 }
 
-/// Measures a conversation file on the article and checks its follow-ups
-/// (in conversation, Hit@1 and answered; and the gap to their standalone
-/// wording), and the share of its unanswerable turns declined.
-fn conversations_hold(
-    file: &str,
-    count: usize,
+/// Floors of a conversation set: its follow-ups' Hit@1 and answered share,
+/// at most `gap` behind their standalone wording and at least `added` ahead
+/// of themselves asked alone, and the share of unanswerable turns declined.
+struct Conversations {
     hit_at_1: f64,
     answered: f64,
     gap: f64,
+    added: f64,
     declined: f64,
-) {
+}
+
+/// Measures a conversation file on the article against its floors.
+fn conversations_hold(file: &str, count: usize, floors: Conversations) {
+    let Conversations {
+        hit_at_1,
+        answered,
+        gap,
+        added,
+        declined,
+    } = floors;
     let conversations = eval::conversations::load(&repo_file(file)).expect("conversations");
     assert_eq!(conversations.len(), count);
     let report = eval::conversations::run(article().engine(), &conversations, 10).expect("eval");
@@ -357,7 +366,7 @@ fn conversations_hold(
         "follow-ups {behind:.3} behind their standalone wording"
     );
     assert!(
-        followups.hit_at_1() > report.followups_alone.hit_at_1() + 0.2,
+        followups.hit_at_1() >= report.followups_alone.hit_at_1() + added,
         "the conversation adds too little over the follow-ups asked alone"
     );
     assert!(
@@ -374,10 +383,13 @@ fn conversations_fit_stay_at_or_above_the_measured_floor() {
     conversations_hold(
         "tests/eval/conversations-fit.jsonl",
         32,
-        0.82,
-        0.98,
-        0.0,
-        1.0,
+        Conversations {
+            hit_at_1: 0.82,
+            answered: 0.98,
+            gap: 0.0,
+            added: 0.2,
+            declined: 1.0,
+        },
     );
 }
 
@@ -389,10 +401,13 @@ fn conversations_held_out_stay_at_or_above_the_measured_floor() {
     conversations_hold(
         "tests/eval/conversations-held-out.jsonl",
         14,
-        0.80,
-        0.95,
-        0.15,
-        1.0,
+        Conversations {
+            hit_at_1: 0.80,
+            answered: 0.95,
+            gap: 0.15,
+            added: 0.2,
+            declined: 1.0,
+        },
     );
 }
 
@@ -407,10 +422,13 @@ fn conversations_third_stay_at_or_above_the_measured_floor() {
     conversations_hold(
         "tests/eval/conversations-third.jsonl",
         26,
-        0.72,
-        0.95,
-        0.13,
-        1.0,
+        Conversations {
+            hit_at_1: 0.72,
+            answered: 0.95,
+            gap: 0.13,
+            added: 0.2,
+            declined: 1.0,
+        },
     );
 }
 
@@ -423,10 +441,13 @@ fn conversations_fourth_stay_at_or_above_the_measured_floor() {
     conversations_hold(
         "tests/eval/conversations-fourth.jsonl",
         34,
-        0.73,
-        0.92,
-        0.15,
-        0.5,
+        Conversations {
+            hit_at_1: 0.73,
+            answered: 0.92,
+            gap: 0.15,
+            added: 0.2,
+            declined: 0.5,
+        },
     );
 }
 
@@ -440,10 +461,13 @@ fn conversations_fifth_stay_at_or_above_the_measured_floor() {
     conversations_hold(
         "tests/eval/conversations-fifth.jsonl",
         32,
-        0.71,
-        0.94,
-        0.11,
-        0.71,
+        Conversations {
+            hit_at_1: 0.71,
+            answered: 0.94,
+            gap: 0.11,
+            added: 0.2,
+            declined: 0.71,
+        },
     );
 }
 
@@ -456,10 +480,13 @@ fn conversations_sixth_stay_at_or_above_the_measured_floor() {
     conversations_hold(
         "tests/eval/conversations-sixth.jsonl",
         33,
-        0.75,
-        0.97,
-        0.16,
-        0.33,
+        Conversations {
+            hit_at_1: 0.75,
+            answered: 0.97,
+            gap: 0.16,
+            added: 0.2,
+            declined: 0.33,
+        },
     );
 }
 
@@ -473,10 +500,13 @@ fn conversations_seventh_stay_at_or_above_the_measured_floor() {
     conversations_hold(
         "tests/eval/conversations-seventh.jsonl",
         32,
-        0.64,
-        0.89,
-        0.20,
-        0.5,
+        Conversations {
+            hit_at_1: 0.64,
+            answered: 0.89,
+            gap: 0.20,
+            added: 0.2,
+            declined: 0.5,
+        },
     );
 }
 
@@ -492,10 +522,13 @@ fn conversations_eighth_stay_at_or_above_the_measured_floor() {
     conversations_hold(
         "tests/eval/conversations-eighth.jsonl",
         30,
-        0.57,
-        0.82,
-        0.27,
-        0.83,
+        Conversations {
+            hit_at_1: 0.57,
+            answered: 0.82,
+            gap: 0.27,
+            added: 0.2,
+            declined: 0.83,
+        },
     );
 }
 
@@ -510,9 +543,52 @@ fn conversations_ninth_stay_at_or_above_the_measured_floor() {
     conversations_hold(
         "tests/eval/conversations-ninth.jsonl",
         22,
-        0.68,
-        0.87,
-        0.24,
-        0.75,
+        Conversations {
+            hit_at_1: 0.68,
+            answered: 0.87,
+            gap: 0.24,
+            added: 0.2,
+            declined: 0.75,
+        },
+    );
+}
+
+// The tenth set (2026-12-06), frozen before its first run, which measured a
+// follow-up worded as if it stood alone ranked with the conversation's words
+// too (not kept: follow-ups 0.830, but a switch and an unanswerable turn
+// fewer). The pipeline, run second: follow-ups 0.623 (alone 0.491,
+// standalone 0.887: 0.264 behind), answered 0.774, 5 of 5 declined.
+#[test]
+fn conversations_tenth_stay_at_or_above_the_measured_floor() {
+    conversations_hold(
+        "tests/eval/conversations-tenth.jsonl",
+        25,
+        Conversations {
+            hit_at_1: 0.62,
+            answered: 0.77,
+            gap: 0.27,
+            added: 0.13,
+            declined: 1.0,
+        },
+    );
+}
+
+// The eleventh set (2026-12-06), frozen before its first run, which measured
+// the tenth's change revised (not kept: follow-ups 0.857, but two new subjects
+// asked without an opening pulled back to the old one). The pipeline, run
+// second: follow-ups 0.735 (alone 0.551, standalone 0.857: 0.122 behind),
+// answered 0.939, 5 of 6 declined.
+#[test]
+fn conversations_eleventh_stay_at_or_above_the_measured_floor() {
+    conversations_hold(
+        "tests/eval/conversations-eleventh.jsonl",
+        25,
+        Conversations {
+            hit_at_1: 0.73,
+            answered: 0.93,
+            gap: 0.13,
+            added: 0.18,
+            declined: 0.83,
+        },
     );
 }
