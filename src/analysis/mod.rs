@@ -510,31 +510,36 @@ mod tests {
         }
     }
 
+    /// Asserts that every word of each text is a stop word.
+    fn all_stop_words(texts: &[&str]) {
+        for text in texts {
+            let words = words(text);
+            assert!(words.iter().all(|w| is_stop_word(w)), "{text}: {words:?}");
+        }
+    }
+
     // Regression: "can't" was read as the word "cant", a content word, and
     // carried into the next follow-up as part of the conversation's subject
     // ("how much was it? (can't, buy, glybera, …)"); "don't" already was one.
     #[test]
     fn contracted_auxiliaries_are_stop_words_as_their_auxiliaries_are() {
-        for text in [
+        all_stop_words(&[
             "don't",
             "can't",
             "won't",
             "couldn’t",
             "shouldn't",
             "haven't",
-        ] {
-            let words = words(text);
-            assert!(words.iter().all(|w| is_stop_word(w)), "{text}: {words:?}");
-        }
+        ]);
     }
 
     // Regression (the eighth conversation set): "they're" was read as the
     // content word "theyre" and carried into the next follow-up ("are new
-    // receptors in the works? (theyre, lymphoma, …)"), as "they've",
+    // receptors in the works? (they're, lymphoma, …)"), as "they've",
     // "it'll" and the like would have been.
     #[test]
     fn contracted_pronouns_are_stop_words_as_their_pronouns_are() {
-        for text in [
+        all_stop_words(&[
             "they're",
             "they’ve",
             "they'll",
@@ -542,10 +547,7 @@ mod tests {
             "we've",
             "it'll",
             "that'd",
-        ] {
-            let words = words(text);
-            assert!(words.iter().all(|w| is_stop_word(w)), "{text}: {words:?}");
-        }
+        ]);
     }
 
     #[test]
