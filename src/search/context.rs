@@ -129,7 +129,7 @@ fn fresh_opening(tokens: &[Token]) -> Option<usize> {
 /// `text` without an opening that only says a new subject starts: "btw,
 /// what does siRNA stand for" asks "what does siRNA stand for", and its
 /// "btw" would count as a word of the question that nothing answers.
-pub(crate) fn without_fresh_opening(text: &str) -> &str {
+fn without_fresh_opening(text: &str) -> &str {
     match fresh_opening(&analysis::tokens(text)) {
         Some(end) => text
             .get(end..)
