@@ -1,7 +1,8 @@
-//! A BERT encoder's forward pass on the CPU, for one text at a time: the
-//! sentence-transformers models (all-MiniLM-L6-v2 and its kin) are small
-//! enough that matrix products through `matrixmultiply` make it fast, and a
-//! hand-written pass keeps the build light (no tensor framework).
+//! A BERT encoder's forward pass on the CPU: the sentence-transformers
+//! models (all-MiniLM-L6-v2 and its kin) are small enough that a
+//! hand-written pass is fast, with the layers' products on the CPU's vector
+//! units ([`banded`]) or through `matrixmultiply` where it has none suited,
+//! and it keeps the build light (no tensor framework).
 //!
 //! Weights come from a `model.safetensors` (f32, f16 or bf16) and its
 //! `config.json`, as the Hugging Face `BertModel` names them.
@@ -34,44 +35,121 @@ fn default_act() -> String {
 }
 
 struct Linear {
-    /// `[out][in]`, as PyTorch stores it.
-    weight: Vec<f32>,
+    weight: Weight,
     bias: Vec<f32>,
     inputs: usize,
     outputs: usize,
 }
 
+/// A layer's weight matrix, rearranged once at load from PyTorch's
+/// `[out][in]`.
+enum Weight {
+    /// For the CPU's own kernel ([`banded`]), in the precision the model
+    /// file holds.
+    Banded(banded::Kernel, banded::Weights),
+    /// `[in][out]` in f32, for the general matrix product, where the CPU has
+    /// no kernel or the outputs make no whole number of bands.
+    Plain(Vec<f32>),
+}
+
 impl Linear {
+    /// The layers `names`, each of `inputs` to `outputs`, as one layer to
+    /// `names.len() × outputs` (query, key and value are one product); its
+    /// weight in bands where `kernel` can take them.
+    fn load(
+        tensors: &Tensors,
+        names: &[&str],
+        inputs: usize,
+        outputs: usize,
+        kernel: Option<banded::Kernel>,
+    ) -> Result<Linear, String> {
+        let weight = |name: &str| format!("{name}.weight");
+        let mut bias = Vec::with_capacity(names.len() * outputs);
+        for name in names {
+            bias.extend(tensors.f32(&format!("{name}.bias"), &[outputs])?);
+        }
+        let total = names.len() * outputs;
+        let floats = || -> Result<Vec<f32>, String> {
+            let mut rows = Vec::with_capacity(total * inputs);
+            for name in names {
+                rows.extend(tensors.f32(&weight(name), &[outputs, inputs])?);
+            }
+            Ok(rows)
+        };
+        let weight = match kernel.filter(|_| total.is_multiple_of(banded::BAND)) {
+            // Half precision stays half: widened in the kernel, exactly, it
+            // is half the memory to read.
+            Some(kernel)
+                if names
+                    .iter()
+                    .all(|n| tensors.dtype(&weight(n)) == Some("F16")) =>
+            {
+                let mut rows = Vec::with_capacity(total * inputs);
+                for name in names {
+                    rows.extend(tensors.f16(&weight(name), &[outputs, inputs])?);
+                }
+                let bands = banded::arrange(&rows, inputs);
+                Weight::Banded(kernel, banded::Weights::Halves(bands))
+            }
+            Some(kernel) => {
+                let bands = banded::arrange(&floats()?, inputs);
+                Weight::Banded(kernel, banded::Weights::Floats(bands))
+            }
+            None => {
+                let rows = floats()?;
+                let mut plain = vec![0.0; rows.len()];
+                for (o, row) in rows.chunks_exact(inputs).enumerate() {
+                    for (i, v) in row.iter().enumerate() {
+                        plain[i * total + o] = *v;
+                    }
+                }
+                Weight::Plain(plain)
+            }
+        };
+        Ok(Linear {
+            weight,
+            bias,
+            inputs,
+            outputs: total,
+        })
+    }
+
     /// `y = x Wᵀ + b` for `rows` rows of `x`.
     fn apply(&self, x: &[f32], rows: usize, y: &mut Vec<f32>) {
-        assert_eq!(x.len(), rows * self.inputs);
-        assert_eq!(self.weight.len(), self.inputs * self.outputs);
+        let (k, outputs) = (self.inputs, self.outputs);
+        assert_eq!(x.len(), rows * k);
         y.clear();
-        y.resize(rows * self.outputs, 0.0);
-        if !few_rows::product(x, rows, &self.weight, self.inputs, self.outputs, y) {
-            // SAFETY: the asserted lengths cover every index sgemm reads or
-            // writes: x is rows×inputs (row-major), the weight inputs×outputs
-            // read transposed (row stride 1, column stride inputs), y rows×outputs.
-            unsafe {
-                matrixmultiply::sgemm(
-                    rows,
-                    self.inputs,
-                    self.outputs,
-                    1.0,
-                    x.as_ptr(),
-                    self.inputs as isize,
-                    1,
-                    self.weight.as_ptr(),
-                    1,
-                    self.inputs as isize,
-                    0.0,
-                    y.as_mut_ptr(),
-                    self.outputs as isize,
-                    1,
-                );
+        y.resize(rows * outputs, 0.0);
+        match &self.weight {
+            Weight::Banded(kernel, weights) => {
+                banded::product(*kernel, x, rows, weights, k, outputs, y)
+            }
+            Weight::Plain(w) => {
+                assert_eq!(w.len(), k * outputs);
+                // SAFETY: the asserted lengths cover every index sgemm reads
+                // or writes: x is rows×k, the weight k×outputs and y
+                // rows×outputs, all row-major.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        rows,
+                        k,
+                        outputs,
+                        1.0,
+                        x.as_ptr(),
+                        k as isize,
+                        1,
+                        w.as_ptr(),
+                        outputs as isize,
+                        1,
+                        0.0,
+                        y.as_mut_ptr(),
+                        outputs as isize,
+                        1,
+                    );
+                }
             }
         }
-        for row in y.chunks_exact_mut(self.outputs) {
+        for row in y.chunks_exact_mut(outputs) {
             for (v, b) in row.iter_mut().zip(&self.bias) {
                 *v += b;
             }
@@ -133,6 +211,16 @@ pub struct Scratch {
 
 impl Bert {
     pub fn from_safetensors(config: BertConfig, bytes: &[u8]) -> Result<Bert, String> {
+        Bert::with_kernel(config, bytes, banded::Kernel::detect())
+    }
+
+    /// [`Bert::from_safetensors`], its products on `kernel` (`None`: the
+    /// general matrix product).
+    fn with_kernel(
+        config: BertConfig,
+        bytes: &[u8],
+        kernel: Option<banded::Kernel>,
+    ) -> Result<Bert, String> {
         let tensors = Tensors::parse(bytes)?;
         let hidden = config.hidden_size;
         if hidden == 0
@@ -152,13 +240,8 @@ impl Bert {
                 eps,
             })
         };
-        let linear = |name: &str, inputs: usize, outputs: usize| -> Result<Linear, String> {
-            Ok(Linear {
-                weight: tensors.f32(&format!("{name}.weight"), &[outputs, inputs])?,
-                bias: tensors.f32(&format!("{name}.bias"), &[outputs])?,
-                inputs,
-                outputs,
-            })
+        let linear = |name: &str, inputs: usize, outputs: usize| {
+            Linear::load(&tensors, &[name], inputs, outputs, kernel)
         };
         let prefix = if tensors.has("embeddings.word_embeddings.weight") {
             ""
@@ -172,18 +255,15 @@ impl Bert {
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
             let at = |part: &str| format!("{prefix}encoder.layer.{i}.{part}");
-            let (q, k, v) = (
-                linear(&at("attention.self.query"), hidden, hidden)?,
-                linear(&at("attention.self.key"), hidden, hidden)?,
-                linear(&at("attention.self.value"), hidden, hidden)?,
-            );
+            let qkv = ["query", "key", "value"].map(|p| at(&format!("attention.self.{p}")));
             layers.push(Layer {
-                qkv: Linear {
-                    weight: [q.weight, k.weight, v.weight].concat(),
-                    bias: [q.bias, k.bias, v.bias].concat(),
-                    inputs: hidden,
-                    outputs: 3 * hidden,
-                },
+                qkv: Linear::load(
+                    &tensors,
+                    &qkv.each_ref().map(String::as_str),
+                    hidden,
+                    hidden,
+                    kernel,
+                )?,
                 attention_out: linear(&at("attention.output.dense"), hidden, hidden)?,
                 attention_norm: norm(&at("attention.output.LayerNorm"))?,
                 intermediate: linear(&at("intermediate.dense"), hidden, config.intermediate_size)?,
@@ -218,9 +298,9 @@ impl Bert {
 
     /// For each text's token `ids`, the mean of the last layer's token
     /// vectors, L2-normalised. The texts go through the layers together,
-    /// their tokens stacked without padding: each weight matrix is read once
-    /// for all of them (a question alone is too few rows to pay for reading
-    /// it), and only attention is done text by text.
+    /// their tokens stacked without padding, so that each weight matrix is
+    /// brought into the cache once for all of them; only attention is done
+    /// text by text.
     pub fn embed(&self, texts: &[&[u32]], s: &mut Scratch) -> Vec<Vec<f32>> {
         let h = self.config.hidden_size;
         let spans: Vec<(usize, usize)> = texts
@@ -470,10 +550,15 @@ impl<'a> Tensors<'a> {
     fn halves(&self, name: &str) -> Result<Vec<f16>, String> {
         let (bytes, dtype, _) = self.raw(name)?;
         if dtype == "F16" {
-            return Ok(bytes
-                .chunks_exact(2)
-                .map(|b| f16::from_le_bytes([b[0], b[1]]))
-                .collect());
+            // Into a buffer of the final size, as plain bits: a copy the
+            // compiler can make wide, where collecting f16s went one by one.
+            let mut out = vec![f16::ZERO; bytes.len() / 2];
+            let bits: &mut [u16] =
+                half::slice::HalfFloatSliceExt::reinterpret_cast_mut(&mut out[..]);
+            for (v, b) in bits.iter_mut().zip(bytes.chunks_exact(2)) {
+                *v = u16::from_le_bytes([b[0], b[1]]);
+            }
+            return Ok(out);
         }
         let wide = self.values(name)?;
         let mut out = vec![f16::ZERO; wide.len()];
@@ -481,14 +566,28 @@ impl<'a> Tensors<'a> {
         Ok(out)
     }
 
-    fn f32(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
+    fn dtype(&self, name: &str) -> Option<&str> {
+        self.entries.get(name).map(|e| e.dtype.as_str())
+    }
+
+    fn check_shape(&self, name: &str, shape: &[usize]) -> Result<(), String> {
         let shape_found = &self.entries.get(name).map(|e| e.shape.clone());
         if shape_found.as_deref().is_some_and(|s| s != shape) {
             return Err(format!(
                 "{name} has shape {shape_found:?}, expected {shape:?}"
             ));
         }
+        Ok(())
+    }
+
+    fn f32(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
+        self.check_shape(name, shape)?;
         self.values(name)
+    }
+
+    fn f16(&self, name: &str, shape: &[usize]) -> Result<Vec<f16>, String> {
+        self.check_shape(name, shape)?;
+        self.halves(name)
     }
 
     /// The first row (`width` values) of `name`.
@@ -502,184 +601,328 @@ impl<'a> Tensors<'a> {
     }
 }
 
-/// `x Wᵀ` for a question's dozen tokens. A general matrix product copies the
-/// whole weight matrix into its own layout on every call, which for a few
-/// rows costs more than the arithmetic; here each weight row is read once
-/// and multiplied with every row of `x`, which stays in the L1 cache.
-mod few_rows {
-    /// Most rows of `x` for which this beats the general product.
-    const MAX_ROWS: usize = 48;
+/// Matrix products `x Wᵀ` on the CPU's vector units, from weights arranged
+/// in bands of [`BAND`] output columns. A general matrix product copies the
+/// weight matrix into its own layout on every call, which for a question's
+/// dozen rows costs more than the arithmetic. Here a block of rows of `x` is
+/// multiplied with a band at once: each step reads the next few vectors of
+/// the band, in memory order, and one number of each row of `x`, and adds
+/// their products into sums that stay in registers to the end. No sum is
+/// reduced across lanes and no multiply-add waits for the one before it, so
+/// the arithmetic runs near the CPU's peak and each row of `x` comes out the
+/// same whatever rows it is computed with.
+mod banded {
+    use half::f16;
 
-    /// Writes `x Wᵀ` into `y` and says true, or says false (no AVX2/FMA, or
-    /// too many rows) and leaves `y` alone.
+    /// Output columns in a band: whole vectors of either width (3 × 16 and
+    /// 6 × 8 floats).
+    pub const BAND: usize = 48;
+
+    /// The vector instructions the products run on.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kernel {
+        Avx512,
+        Avx2,
+    }
+
+    impl Kernel {
+        /// The widest this CPU has, if any.
+        pub fn detect() -> Option<Kernel> {
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    return Some(Kernel::Avx512);
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                    && std::arch::is_x86_feature_detected!("f16c")
+                {
+                    return Some(Kernel::Avx2);
+                }
+            }
+            None
+        }
+    }
+
+    /// A weight matrix in bands: band `b` holds output columns `b × BAND ..
+    /// (b + 1) × BAND`, as `[in][BAND]`.
+    pub enum Weights {
+        Floats(Vec<f32>),
+        Halves(Vec<f16>),
+    }
+
+    /// PyTorch's `[out][in]` weight (`inputs` wide), its outputs a multiple
+    /// of [`BAND`], in bands.
+    pub fn arrange<T: Copy + Default>(weight: &[T], inputs: usize) -> Vec<T> {
+        let mut bands = vec![T::default(); weight.len()];
+        for (o, row) in weight.chunks_exact(inputs).enumerate() {
+            let (b, column) = (o / BAND, o % BAND);
+            for (i, v) in row.iter().enumerate() {
+                bands[b * inputs * BAND + i * BAND + column] = *v;
+            }
+        }
+        bands
+    }
+
+    /// Writes `x Wᵀ` into `y`: `x` is `rows` × `inputs`, `y` `rows` ×
+    /// `outputs`, `w` the weight in bands.
     pub fn product(
+        kernel: Kernel,
         x: &[f32],
         rows: usize,
-        w: &[f32],
+        w: &Weights,
         inputs: usize,
         outputs: usize,
         y: &mut [f32],
-    ) -> bool {
+    ) {
+        let weights = match w {
+            Weights::Floats(w) => w.len(),
+            Weights::Halves(w) => w.len(),
+        };
+        assert!(x.len() >= rows * inputs && y.len() >= rows * outputs);
+        assert!(weights == inputs * outputs && outputs.is_multiple_of(BAND));
         #[cfg(target_arch = "x86_64")]
-        if rows <= MAX_ROWS
-            && inputs.is_multiple_of(16)
-            && std::arch::is_x86_feature_detected!("avx512f")
-        {
-            // SAFETY: the CPU has AVX-512F (checked just above); the
-            // caller's lengths are asserted inside.
-            unsafe { avx512(x, rows, w, inputs, outputs, y) };
-            return true;
+        // SAFETY: `kernel` was detected on this CPU; the lengths are
+        // asserted just above.
+        unsafe {
+            match (kernel, w) {
+                (Kernel::Avx512, Weights::Floats(w)) => {
+                    avx512::product(x, rows, w, inputs, outputs, y)
+                }
+                (Kernel::Avx512, Weights::Halves(w)) => {
+                    avx512_halves::product(x, rows, w, inputs, outputs, y)
+                }
+                (Kernel::Avx2, Weights::Floats(w)) => avx2::product(x, rows, w, inputs, outputs, y),
+                (Kernel::Avx2, Weights::Halves(w)) => {
+                    avx2_halves::product(x, rows, w, inputs, outputs, y)
+                }
+            }
         }
-        #[cfg(target_arch = "x86_64")]
-        if rows <= MAX_ROWS
-            && inputs.is_multiple_of(8)
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX2 and FMA (checked just above); the
-            // caller's lengths are asserted inside.
-            unsafe { avx2(x, rows, w, inputs, outputs, y) };
-            return true;
-        }
-        let _ = (x, rows, w, inputs, outputs, y);
-        false
+        #[cfg(not(target_arch = "x86_64"))]
+        match kernel {}
     }
 
-    /// A kernel for one vector width: `$lanes` floats a register, through
-    /// the named intrinsics, compiled for `$features`.
+    /// The kernel for one vector width and weight type: `$lanes` floats a
+    /// register, compiled for `$features`; blocks of `$rows` rows by
+    /// `$vectors` vectors of a band (as many sums as the registers hold
+    /// beside the weight vectors), the weights read by `load`.
     macro_rules! kernel {
-        ($(#[$doc:meta])* $name:ident, $features:literal, $lanes:literal,
-         $zero:ident, $load:ident, $fmadd:ident, $reduce:path) => {
-            $(#[$doc])*
+        ($module:ident, $features:literal, $lanes:literal, $rows:tt, $vectors:literal,
+         $weight:ty, $vector:ty, $zero:ident, $store:ident, $splat:ident, $fmadd:ident,
+         $load:expr) => {
             #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = $features)]
-            unsafe fn $name(
-                x: &[f32],
-                rows: usize,
-                w: &[f32],
-                k: usize,
-                outputs: usize,
-                y: &mut [f32],
-            ) {
+            mod $module {
                 use std::arch::x86_64::*;
-                assert!(x.len() >= rows * k && w.len() >= outputs * k && y.len() >= rows * outputs);
-                let dot = |a: *const f32, b: *const f32| {
-                    let mut acc = $zero();
-                    for c in (0..k).step_by($lanes) {
-                        acc = $fmadd($load(a.add(c)), $load(b.add(c)), acc);
-                    }
-                    $reduce(acc)
-                };
-                let (xp, wp) = (x.as_ptr(), w.as_ptr());
-                let mut o = 0;
-                // Two weight rows by four input rows: eight sums from six loads a step.
-                while o + 2 <= outputs {
-                    let (w0, w1) = (wp.add(o * k), wp.add((o + 1) * k));
-                    let mut r = 0;
-                    while r + 4 <= rows {
-                        let xs = [
-                            xp.add(r * k),
-                            xp.add((r + 1) * k),
-                            xp.add((r + 2) * k),
-                            xp.add((r + 3) * k),
-                        ];
-                        let mut acc = [$zero(); 8];
-                        for c in (0..k).step_by($lanes) {
-                            let a = $load(w0.add(c));
-                            let b = $load(w1.add(c));
-                            for (i, xr) in xs.iter().enumerate() {
-                                let v = $load(xr.add(c));
-                                acc[i] = $fmadd(a, v, acc[i]);
-                                acc[4 + i] = $fmadd(b, v, acc[4 + i]);
+
+                /// A vector of weights from `p`.
+                #[target_feature(enable = $features)]
+                #[inline]
+                unsafe fn load(p: *const $weight) -> $vector {
+                    $load(p)
+                }
+
+                /// Rows `r..r + R` of `x` times `V` vectors of a band's
+                /// columns from `w` (the band's first row at those columns,
+                /// `BAND` values to the next), written into `y` from
+                /// column `o`.
+                ///
+                /// # Safety
+                /// The CPU has `$features`; `x` holds rows `r..r + R` of `k`
+                /// inputs, `w` `k` rows of `V × $lanes` values `BAND` apart,
+                /// `y` rows `r..r + R` of `outputs`, and `o + V × $lanes <=
+                /// outputs`.
+                #[target_feature(enable = $features)]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn block<const R: usize, const V: usize>(
+                    x: *const f32,
+                    r: usize,
+                    k: usize,
+                    w: *const $weight,
+                    y: *mut f32,
+                    outputs: usize,
+                    o: usize,
+                ) {
+                    let mut sums = [[$zero(); V]; R];
+                    let mut weights = [$zero(); V];
+                    for c in 0..k {
+                        let row = w.add(c * super::BAND);
+                        for (v, weight) in weights.iter_mut().enumerate() {
+                            *weight = load(row.add(v * $lanes));
+                        }
+                        for (i, sum) in sums.iter_mut().enumerate() {
+                            let xs = $splat(*x.add((r + i) * k + c));
+                            for (s, weight) in sum.iter_mut().zip(&weights) {
+                                *s = $fmadd(xs, *weight, *s);
                             }
                         }
-                        for i in 0..4 {
-                            y[(r + i) * outputs + o] = $reduce(acc[i]);
-                            y[(r + i) * outputs + o + 1] = $reduce(acc[4 + i]);
+                    }
+                    for (i, sum) in sums.iter().enumerate() {
+                        for (v, s) in sum.iter().enumerate() {
+                            $store(y.add((r + i) * outputs + o + v * $lanes), *s);
                         }
-                        r += 4;
                     }
-                    for r in r..rows {
-                        y[r * outputs + o] = dot(xp.add(r * k), w0);
-                        y[r * outputs + o + 1] = dot(xp.add(r * k), w1);
-                    }
-                    o += 2;
                 }
-                for o in o..outputs {
-                    for r in 0..rows {
-                        y[r * outputs + o] = dot(xp.add(r * k), wp.add(o * k));
+
+                /// `x Wᵀ` band by band, the rows left over after the whole
+                /// blocks in one smaller block.
+                ///
+                /// # Safety
+                /// The CPU has `$features`; the lengths are
+                /// [`super::product`]'s asserted ones.
+                #[target_feature(enable = $features)]
+                pub unsafe fn product(
+                    x: &[f32],
+                    rows: usize,
+                    w: &[$weight],
+                    k: usize,
+                    outputs: usize,
+                    y: &mut [f32],
+                ) {
+                    const WIDE: usize = $vectors * $lanes;
+                    let (x, w, y) = (x.as_ptr(), w.as_ptr(), y.as_mut_ptr());
+                    for b in 0..outputs / super::BAND {
+                        for column in (0..super::BAND).step_by(WIDE) {
+                            let (w, o) = (w.add(b * k * super::BAND + column), b * super::BAND + column);
+                            let mut r = 0;
+                            while r < rows {
+                                let n = (rows - r).min($rows);
+                                macro_rules! go {
+                                    ($n:literal) => {
+                                        block::<$n, $vectors>(x, r, k, w, y, outputs, o)
+                                    };
+                                }
+                                kernel!(@rows n, go, $rows);
+                                r += n;
+                            }
+                        }
                     }
                 }
             }
         };
+        (@rows $n:ident, $go:ident, 4) => {
+            match $n {
+                1 => $go!(1),
+                2 => $go!(2),
+                3 => $go!(3),
+                _ => $go!(4),
+            }
+        };
+        (@rows $n:ident, $go:ident, 8) => {
+            match $n {
+                1 => $go!(1),
+                2 => $go!(2),
+                3 => $go!(3),
+                4 => $go!(4),
+                5 => $go!(5),
+                6 => $go!(6),
+                7 => $go!(7),
+                _ => $go!(8),
+            }
+        };
     }
 
+    // Thirty-two registers: 8 × 3 sums and 3 weight vectors.
     kernel!(
-        avx2,
-        "avx2,fma",
-        8,
-        _mm256_setzero_ps,
-        _mm256_loadu_ps,
-        _mm256_fmadd_ps,
-        sum
-    );
-    kernel!(
-        /// Sixteen lanes: half the instructions of [`avx2`] for the same sums.
         avx512,
         "avx512f",
         16,
+        8,
+        3,
+        f32,
+        __m512,
         _mm512_setzero_ps,
-        _mm512_loadu_ps,
+        _mm512_storeu_ps,
+        _mm512_set1_ps,
         _mm512_fmadd_ps,
-        _mm512_reduce_add_ps
+        |p: *const f32| _mm512_loadu_ps(p)
     );
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn sum(v: std::arch::x86_64::__m256) -> f32 {
-        use std::arch::x86_64::*;
-        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        let s = _mm_hadd_ps(s, s);
-        _mm_cvtss_f32(_mm_hadd_ps(s, s))
-    }
+    kernel!(
+        avx512_halves,
+        "avx512f",
+        16,
+        8,
+        3,
+        half::f16,
+        __m512,
+        _mm512_setzero_ps,
+        _mm512_storeu_ps,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps,
+        |p: *const half::f16| _mm512_cvtph_ps(_mm256_loadu_si256(p.cast()))
+    );
+    // Sixteen registers: 4 × 3 sums and 3 weight vectors.
+    kernel!(
+        avx2,
+        "avx2,fma,f16c",
+        8,
+        4,
+        3,
+        f32,
+        __m256,
+        _mm256_setzero_ps,
+        _mm256_storeu_ps,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps,
+        |p: *const f32| _mm256_loadu_ps(p)
+    );
+    kernel!(
+        avx2_halves,
+        "avx2,fma,f16c",
+        8,
+        4,
+        3,
+        half::f16,
+        __m256,
+        _mm256_setzero_ps,
+        _mm256_storeu_ps,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps,
+        |p: *const half::f16| _mm256_cvtph_ps(_mm_loadu_si128(p.cast()))
+    );
 
     #[cfg(test)]
     mod tests {
-        /// Each kernel the CPU can run agrees with the plain product.
+        use super::*;
+
+        /// Every kernel the CPU can run, on either weight type, agrees with
+        /// the plain product, on row counts that leave a block over.
         #[test]
         fn agrees_with_the_plain_product() {
-            let (rows, k, outputs) = (7, 32, 5);
-            let x: Vec<f32> = (0..rows * k).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
-            let w: Vec<f32> = (0..outputs * k)
-                .map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0)
-                .collect();
-            let check = |y: &[f32]| {
-                for r in 0..rows {
-                    for o in 0..outputs {
-                        let want: f32 = (0..k).map(|i| x[r * k + i] * w[o * k + i]).sum();
-                        assert!((y[r * outputs + o] - want).abs() < 1e-3, "{r},{o}");
-                    }
-                }
+            let kernels = match Kernel::detect() {
+                Some(Kernel::Avx512) => vec![Kernel::Avx512, Kernel::Avx2],
+                Some(Kernel::Avx2) => vec![Kernel::Avx2],
+                None => vec![],
             };
-            let mut y = vec![0.0; rows * outputs];
-            if super::product(&x, rows, &w, k, outputs, &mut y) {
-                check(&y);
-            }
-            #[cfg(target_arch = "x86_64")]
-            {
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    let mut y = vec![0.0; rows * outputs];
-                    // SAFETY: AVX2 and FMA checked just above.
-                    unsafe { super::avx2(&x, rows, &w, k, outputs, &mut y) };
-                    check(&y);
-                }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    let mut y = vec![0.0; rows * outputs];
-                    // SAFETY: AVX-512F checked just above.
-                    unsafe { super::avx512(&x, rows, &w, k, outputs, &mut y) };
-                    check(&y);
+            for (rows, k, outputs) in [
+                (7, 32, BAND),
+                (1, 24, 2 * BAND),
+                (13, 40, BAND),
+                (50, 16, 3 * BAND),
+            ] {
+                let x: Vec<f32> = (0..rows * k).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
+                // [out][in], values exact in half precision.
+                let w: Vec<f32> = (0..outputs * k)
+                    .map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0)
+                    .collect();
+                let halves: Vec<f16> = w.iter().map(|v| f16::from_f32(*v)).collect();
+                for &kernel in &kernels {
+                    for weights in [
+                        Weights::Floats(arrange(&w, k)),
+                        Weights::Halves(arrange(&halves, k)),
+                    ] {
+                        let mut y = vec![0.0; rows * outputs];
+                        product(kernel, &x, rows, &weights, k, outputs, &mut y);
+                        for r in 0..rows {
+                            for o in 0..outputs {
+                                let want: f32 = (0..k).map(|i| x[r * k + i] * w[o * k + i]).sum();
+                                let got = y[r * outputs + o];
+                                assert!(
+                                    (got - want).abs() < 1e-3,
+                                    "{kernel:?} {rows}×{k}×{outputs} at {r},{o}: {got} ≠ {want}"
+                                );
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -688,6 +931,43 @@ mod few_rows {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// The shipped model's encoder, its products on `kernel`.
+    fn shipped(kernel: Option<banded::Kernel>) -> Bert {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2");
+        let read = |name: &str| std::fs::read(dir.join(name)).expect("the shipped model");
+        let config = serde_json::from_slice(&read("config.json")).expect("its config");
+        Bert::with_kernel(config, &read("model.safetensors"), kernel).expect("it loads")
+    }
+
+    // A CPU without the vector kernels (or a model whose layers make no
+    // whole bands) takes the general product: it must mean the same.
+    #[test]
+    fn the_general_product_and_the_cpus_kernel_give_the_same_vectors() {
+        let Some(kernel) = banded::Kernel::detect() else {
+            return;
+        };
+        let (general, fast) = (shipped(None), shipped(Some(kernel)));
+        let texts: [&[u32]; 3] = [
+            &[101, 102],
+            &[101, 2129, 2172, 2515, 2009, 3465, 1029, 102],
+            &[
+                101, 2129, 2172, 2515, 2009, 3465, 1029, 1006, 1043, 2135, 3762, 2527, 1010, 4295,
+                1010, 7438, 1007, 102,
+            ],
+        ];
+        let (mut s, mut t) = (Scratch::default(), Scratch::default());
+        for (a, b) in general
+            .embed(&texts, &mut s)
+            .iter()
+            .zip(fast.embed(&texts, &mut t))
+        {
+            let cosine: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            assert!(cosine > 0.99999, "{cosine}");
+        }
+    }
+
     #[test]
     fn gelu_agrees_with_the_library_erf() {
         for i in -800..=800 {
