@@ -90,8 +90,10 @@ fn search(question: &str) -> Answer {
 }
 
 /// A follow-up asked after two turns, the conversation's words carried in
-/// (issue 23: at most 20 % over `search` of a question on its own).
-#[divan::bench(args = ["how much does it cost?", "and luxturna?"])]
+/// (issue 23: at most 20 % over `search` of a question on its own); the
+/// third names its subject as known ("the drug") and is searched twice, with
+/// the conversation's words and on its own for the verdict.
+#[divan::bench(args = ["how much does it cost?", "and luxturna?", "which year was the drug withdrawn?"])]
 fn search_follow_up(bencher: divan::Bencher, question: &str) {
     let mut earlier = Vec::new();
     for turn in ["what is glybera", "what disease does it treat?"] {
@@ -109,7 +111,7 @@ fn search_follow_up(bencher: divan::Bencher, question: &str) {
 }
 
 /// The same follow-ups asked on their own, for comparison.
-#[divan::bench(args = ["how much does it cost?", "and luxturna?"])]
+#[divan::bench(args = ["how much does it cost?", "and luxturna?", "which year was the drug withdrawn?"])]
 fn search_follow_up_alone(question: &str) -> Answer {
     engine()
         .ask(&Question::new(divan::black_box(question)), 3)

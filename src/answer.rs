@@ -20,8 +20,9 @@ pub struct Question {
 /// One earlier turn of a conversation: what was asked and what answered it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Turn {
-    /// The question as it was understood: its words and those it carried
-    /// from the turns before it, so a subject lasts through a conversation.
+    /// The question as it was understood when it leaned on the turns before
+    /// it (its words and those it carried, so a subject lasts through a
+    /// conversation); otherwise as it was asked.
     pub question: String,
     /// The sentence that answered it, if it was answered: a follow-up may
     /// point at something named only there.
@@ -32,10 +33,10 @@ impl Turn {
     /// The turn `answer` makes of its question in a conversation.
     pub fn of(answer: &Answer) -> Turn {
         Turn {
-            question: answer
-                .understood_as
-                .clone()
-                .unwrap_or_else(|| answer.question.clone()),
+            question: match (&answer.understood_as, answer.leaned) {
+                (Some(understood), true) => understood.clone(),
+                _ => answer.question.clone(),
+            },
             answer: (answer.verdict == Verdict::Answered)
                 .then(|| answer.hits.first())
                 .flatten()
@@ -143,6 +144,11 @@ pub struct Answer {
     /// over: the question as understood, e.g. "how much does it cost?
     /// (Strimvelis)". None for a question read on its own.
     pub understood_as: Option<String>,
+    /// It leaned on the conversation (a pronoun, "and …?", too few words of
+    /// its own): later turns carry `understood_as`. A question of its own
+    /// words that the conversation's words only helped rank ("the receptor
+    /// recognises what?") lends them its own words.
+    pub leaned: bool,
     /// Share of the question's content words the corpus knows (rarity-weighted).
     pub known_share: f32,
     /// The closest any candidate's sentence came to the question in meaning
@@ -169,6 +175,7 @@ impl Answer {
             hints: Vec::new(),
             notice: None,
             understood_as: None,
+            leaned: false,
             known_share: 0.0,
             nearest_similarity: None,
             confidence: 0.0,

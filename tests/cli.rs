@@ -387,3 +387,32 @@ fn a_follow_up_after_a_fresh_start_carries_only_the_new_subject() {
         assert!(!understood.contains(earlier), "{understood}");
     }
 }
+
+// Issue 23, the thirteenth conversation set: a follow-up worded to stand
+// alone that names something by a definite description ("the stem cells")
+// is ranked with the conversation's words, and asked alone it finds another
+// passage; whether it is covered is still judged on its own words, so an
+// unrelated question with "the" is declined however near the conversation.
+#[test]
+fn a_definite_description_is_ranked_in_the_conversation_but_judged_on_its_own() {
+    let dir = workspace();
+    let follow_up = "the stem cells are edited with which tool?";
+    let out = stdout_of(
+        citebot(dir.path())
+            .args(["chat", "--json"])
+            .write_stdin(format!(
+                "HIV-resistant cells: which cells are targeted by the virus\n{follow_up}\n\
+         what is the capital of Peru?\n/new\n{follow_up}\n"
+            )),
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 4, "{out}");
+    let understood = lines[1]["understood_as"].as_str().unwrap();
+    assert!(understood.contains("HIV"), "{understood}");
+    let best = |line: &Value| line["passages"][0]["text"].as_str().unwrap().to_string();
+    assert!(best(&lines[1]).contains("zinc-finger nucleases"), "{out}");
+    assert_eq!(lines[1]["answered"], true);
+    assert_eq!(lines[2]["answered"], false, "{out}");
+    assert_eq!(lines[3]["understood_as"], Value::Null);
+    assert!(!best(&lines[3]).contains("CCR5"), "{out}");
+}

@@ -390,6 +390,7 @@ mod tests {
             hints: Vec::new(),
             notice: None,
             understood_as: None,
+            leaned: false,
             known_share: 1.0,
             nearest_similarity: None,
             confidence: 1.0,

@@ -7,6 +7,9 @@
 //! an opening "and" or "what about", too few words of its own to stand
 //! alone; and a question that says it starts afresh ("btw", "unrelated")
 //! carries nothing, nor do the follow-ups after it carry what came before it.
+//! A question of its own words that names something as known ("the
+//! receptor recognises what?") is ranked with the carried words at half
+//! weight but judged on its own.
 
 use super::retrieve::Lookup;
 use crate::analysis::{self, Token};
@@ -21,6 +24,10 @@ pub(crate) enum Stance {
     Fresh,
     /// It leans on what came before.
     Leans,
+    /// It is worded to stand on its own but names something by a definite
+    /// description ("the receptor recognises what?"), which may be the
+    /// conversation's.
+    Refers,
     /// It stands on its own words.
     Alone,
 }
@@ -59,6 +66,11 @@ const ANAPHORS: &[&str] = &[
     "ones",
 ];
 
+/// Determiners of a definite description: what they introduce is taken to
+/// be known, often from the turns before ("which continents ran the
+/// studies?").
+const DEFINITE: &[&str] = &["the", "such"];
+
 /// First words that continue the exchange rather than open one.
 const OPENERS: &[&str] = &["and", "also", "but", "so", "then", "same"];
 
@@ -94,6 +106,11 @@ const CARRIED: usize = 6;
 /// Words of an answer's sentence carried: its rarest.
 const ANSWER_WORDS: usize = 2;
 
+/// The carried words' weight in a follow-up that [`Stance::Refers`] to
+/// something, against one that leans on the conversation: half, so that they
+/// help rank its passages without pulling a new subject back to the old one.
+pub(crate) const REFERS_SHARE: f32 = 0.5;
+
 pub(crate) fn stance(tokens: &[Token]) -> Stance {
     if fresh_opening(tokens).is_some() {
         return Stance::Fresh;
@@ -110,6 +127,8 @@ pub(crate) fn stance(tokens: &[Token]) -> Stance {
         || content <= FEW_WORDS
     {
         Stance::Leans
+    } else if words.iter().any(|w| DEFINITE.contains(w)) {
+        Stance::Refers
     } else {
         Stance::Alone
     }
@@ -269,6 +288,19 @@ mod tests {
         assert_eq!(stance_of("btw how much does glybera cost?"), Stance::Fresh);
         assert_eq!(stance_of("unrelated: what is CRISPR"), Stance::Fresh);
         assert_eq!(stance_of("by the way, what is it?"), Stance::Fresh);
+    }
+
+    #[test]
+    fn a_question_of_its_own_words_with_a_definite_description_refers() {
+        assert_eq!(
+            stance_of("which continents ran the studies?"),
+            Stance::Refers
+        );
+        assert_eq!(
+            stance_of("are such methods as good as viruses?"),
+            Stance::Refers
+        );
+        assert_eq!(stance_of("monitoring treated patients"), Stance::Alone);
     }
 
     // Regression (the fifth conversation set): "btw" and "unrelated:" were

@@ -79,7 +79,8 @@ impl Engine {
             return self.answer(question, read, top, None, &[]);
         }
         let tokens = crate::analysis::tokens(read.text);
-        if context::stance(&tokens) != Stance::Leans {
+        let stance = context::stance(&tokens);
+        if matches!(stance, Stance::Fresh | Stance::Alone) {
             return self.answer(question, read, top, None, &[]);
         }
         let lookup = Lookup::new(&self.index);
@@ -88,9 +89,45 @@ impl Engine {
             return self.answer(question, read, top, None, &[]);
         }
         let understood = context::understood(read.text, &carried);
-        let vector = self.semantic.as_ref().map(|s| s.encode(&understood));
+        if stance == Stance::Leans {
+            let vector = self.semantic.as_ref().map(|s| s.encode(&understood));
+            let mut answer = self.answer(question, read, top, vector, &carried)?;
+            answer.understood_as = Some(understood);
+            answer.leaned = true;
+            return Ok(answer);
+        }
+        // A question worded to stand alone that names something by a
+        // definite description ("which vector corrects the stem cells?")
+        // often means the conversation's subject: the conversation's words,
+        // at a lesser weight, help choose among the passages. (Without one,
+        // "monitoring treated patients", it is more often a new subject, read
+        // on its own above.) Whether the corpus answers it at all is judged
+        // on its own words, so that the conversation cannot make an unrelated
+        // question ("what is the capital of Peru?") look covered; and what
+        // later turns carry from it is what it asked, not what it was lent.
+        let carried: Vec<Carried> = carried
+            .into_iter()
+            .map(|c| Carried {
+                weight: c.weight * context::REFERS_SHARE,
+                ..c
+            })
+            .collect();
+        let (alone_vector, vector) = match &self.semantic {
+            Some(semantic) => {
+                let mut both = semantic.encode_batch(&[read.text, &understood]).into_iter();
+                (both.next(), both.next())
+            }
+            None => (None, None),
+        };
+        let alone = self.answer(question, read.clone(), top, alone_vector, &[])?;
+        if alone.verdict == Verdict::Greeting {
+            return Ok(alone);
+        }
         let mut answer = self.answer(question, read, top, vector, &carried)?;
         answer.understood_as = Some(understood);
+        answer.verdict = alone.verdict;
+        answer.confidence = alone.confidence;
+        answer.objections = alone.objections;
         Ok(answer)
     }
 
@@ -292,6 +329,7 @@ impl Engine {
 }
 
 /// What is read of a question ([`Engine::read_part`]).
+#[derive(Clone)]
 struct Read<'t> {
     text: &'t str,
     /// Why less than the question was read, when it was cut.
