@@ -344,6 +344,25 @@ fn tenth_questions_stay_at_or_above_the_measured_floor() {
     );
 }
 
+/// The eleventh set, frozen before its first run (2026-12-06), nothing in the
+/// ranking or the verdict changed since the tenth's; the floors are that
+/// first run's figures: Hit@1 0.851, Hit@3 0.940, MRR@10 0.900, answered
+/// 0.925, abstained 0.500.
+#[test]
+fn eleventh_questions_stay_at_or_above_the_measured_floor() {
+    holds(
+        "tests/eval/eleventh-questions.jsonl",
+        81,
+        Floors {
+            hit_at_1: 0.85,
+            hit_at_3: 0.94,
+            mrr_at_10: 0.90,
+            answered: 0.92,
+            abstained: 0.5,
+        },
+    );
+}
+
 /// Floors of a conversation set: its follow-ups' Hit@1 and answered share,
 /// at most `gap` behind their standalone wording and at least `added` ahead
 /// of themselves asked alone, and the share of unanswerable turns declined.
