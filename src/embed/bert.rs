@@ -196,6 +196,8 @@ pub struct Bert {
     token_type: Vec<f32>,
     embedding_norm: Norm,
     layers: Vec<Layer>,
+    /// Pool the first token (`[CLS]`) rather than the mean of all.
+    pub first_token: bool,
 }
 
 /// Scratch space for one forward pass, reused between texts.
@@ -284,6 +286,7 @@ impl Bert {
             )?,
             embedding_norm: norm(&format!("{prefix}embeddings.LayerNorm"))?,
             layers,
+            first_token: false,
             config,
         })
     }
@@ -342,7 +345,8 @@ impl Bert {
             .iter()
             .map(|&(start, n)| {
                 let mut pooled = vec![0.0f32; h];
-                for row in s.x[start * h..(start + n) * h].chunks_exact(h) {
+                let pooled_rows = if self.first_token { n.min(1) } else { n };
+                for row in s.x[start * h..(start + pooled_rows) * h].chunks_exact(h) {
                     add(&mut pooled, row);
                 }
                 let norm = pooled.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);

@@ -2,8 +2,11 @@
 //! another's says how close their meanings are, whatever words they use.
 //!
 //! The model is a folder in the sentence-transformers layout: `config.json`,
-//! `vocab.txt` and `model.safetensors` of a BERT encoder with mean pooling
-//! (the project ships all-MiniLM-L6-v2 under `models/`). A `SHA256SUMS` file
+//! `vocab.txt` and `model.safetensors` of a BERT encoder (the project ships
+//! all-MiniLM-L6-v2 under `models/`). It pools the mean of the last layer's
+//! tokens unless `1_Pooling/config.json` sets `pooling_mode_cls_token`, and
+//! puts `config_sentence_transformers.json`'s `prompts.query` before each
+//! question (not before passages), as models such as bge are trained. A `SHA256SUMS` file
 //! beside them, when present, is checked at load, so a damaged download or a
 //! truncated copy is named rather than silently answering worse.
 
@@ -52,6 +55,9 @@ pub struct Model {
     bert: Bert,
     /// Names the weights: vectors made by another model are not compared.
     pub id: String,
+    /// Put before a question (not a passage) when it is encoded, as the
+    /// model was trained (`config_sentence_transformers.json`'s query prompt).
+    query_prompt: String,
     dimensions: usize,
     /// Scratch buffers of finished passes, reused by the next.
     scratch: Mutex<Vec<Scratch>>,
@@ -126,10 +132,34 @@ impl Model {
                 }
             }
         }
-        let (tokenizer, bert, dimensions) = built?;
+        let (tokenizer, mut bert, dimensions) = built?;
+        // Absent, these files mean mean pooling and no prompt; present but
+        // unreadable, the model is refused rather than read the wrong way.
+        let optional_json = |name: &str| -> Result<Option<serde_json::Value>, ModelError> {
+            let path = dir.join(name);
+            match fs::read(&path) {
+                Ok(bytes) => {
+                    serde_json::from_slice(&bytes)
+                        .map(Some)
+                        .map_err(|e| ModelError::Invalid {
+                            path: dir.to_path_buf(),
+                            reason: format!("{name}: {e}"),
+                        })
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(source) => Err(ModelError::Missing { path, source }),
+            }
+        };
+        bert.first_token = optional_json("1_Pooling/config.json")?
+            .and_then(|c| c.get("pooling_mode_cls_token")?.as_bool())
+            .unwrap_or(false);
+        let query_prompt = optional_json("config_sentence_transformers.json")?
+            .and_then(|c| Some(c.get("prompts")?.get("query")?.as_str()?.to_string()))
+            .unwrap_or_default();
         Ok(Model {
             tokenizer,
             bert,
+            query_prompt,
             id: weights_sum[..16].to_string(),
             dimensions,
             scratch: Mutex::new(Vec::new()),
@@ -174,6 +204,23 @@ impl Model {
     /// The embedding of `text`, a unit vector.
     pub fn encode(&self, text: &str) -> Vec<f32> {
         self.encode_batch(&[text]).pop().unwrap_or_default()
+    }
+
+    /// The embedding of a question, with the model's query prompt before it.
+    pub fn encode_query(&self, question: &str) -> Vec<f32> {
+        self.encode_queries(&[question]).pop().unwrap_or_default()
+    }
+
+    /// [`Model::encode_batch`] for questions: each with the query prompt before it.
+    pub fn encode_queries(&self, questions: &[&str]) -> Vec<Vec<f32>> {
+        if self.query_prompt.is_empty() {
+            return self.encode_batch(questions);
+        }
+        let prompted: Vec<String> = questions
+            .iter()
+            .map(|q| format!("{}{q}", self.query_prompt))
+            .collect();
+        self.encode_batch(&prompted.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     /// The embeddings of `texts`, in order, computed in one pass: cheaper
@@ -256,8 +303,93 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::cosine;
+    use std::path::Path;
+
+    use super::{cosine, Model};
     use crate::testing::model;
+
+    /// The shipped model's files copied to a folder of their own, with `extra`
+    /// files (path, contents) beside them.
+    fn shipped_model_with(extra: &[(&str, &str)]) -> tempfile::TempDir {
+        let shipped = crate::config::ModelConfig::default().resolved_path();
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "config.json",
+            "vocab.txt",
+            "model.safetensors",
+            "SHA256SUMS",
+        ] {
+            std::fs::copy(shipped.join(name), dir.path().join(name)).unwrap();
+        }
+        for (name, contents) in extra {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, contents).unwrap();
+        }
+        dir
+    }
+
+    fn load(dir: &Path) -> Model {
+        Model::load(dir).unwrap()
+    }
+
+    // A model trained with its first token pooled (bge) says so in
+    // 1_Pooling/config.json; read as the mean it would answer worse, silently.
+    #[test]
+    fn a_model_that_pools_its_first_token_is_pooled_so() {
+        let text = "a single injection of an AAV vector cured hemophilia";
+        let mean = model().encode(text);
+        let first = load(
+            shipped_model_with(&[(
+                "1_Pooling/config.json",
+                r#"{"pooling_mode_cls_token": true}"#,
+            )])
+            .path(),
+        )
+        .encode(text);
+        assert!((cosine(&first, &first) - 1.0).abs() < 1e-4);
+        assert!(cosine(&first, &mean) < 0.99, "{}", cosine(&first, &mean));
+        let said_mean = load(
+            shipped_model_with(&[(
+                "1_Pooling/config.json",
+                r#"{"pooling_mode_cls_token": false, "pooling_mode_mean_tokens": true}"#,
+            )])
+            .path(),
+        )
+        .encode(text);
+        assert!(cosine(&said_mean, &mean) > 0.99999);
+    }
+
+    #[test]
+    fn an_unreadable_pooling_file_refuses_the_model() {
+        let dir = shipped_model_with(&[("1_Pooling/config.json", "{pooling")]);
+        let error = Model::load(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("1_Pooling/config.json"), "{error}");
+    }
+
+    // Questions take the model's query prompt; passages never do.
+    #[test]
+    fn a_query_prompt_goes_before_questions_only() {
+        let prompted = load(
+            shipped_model_with(&[(
+                "config_sentence_transformers.json",
+                r#"{"prompts": {"query": "query: ", "document": ""}}"#,
+            )])
+            .path(),
+        );
+        let question = "how much does strimvelis cost";
+        let with_prompt = prompted.encode_query(question);
+        assert!(
+            cosine(
+                &with_prompt,
+                &prompted.encode("query: how much does strimvelis cost")
+            ) > 0.99999
+        );
+        assert!(cosine(&with_prompt, &prompted.encode(question)) < 0.999);
+        let batch = prompted.encode_queries(&[question, "why?"]);
+        assert!(cosine(&batch[0], &with_prompt) > 0.99999);
+        assert!(cosine(&model().encode_query(question), &model().encode(question)) > 0.99999);
+    }
 
     // Texts stacked in one pass must not see each other: each text's vector
     // is the one it has alone, whatever its neighbours' lengths.

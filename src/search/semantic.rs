@@ -31,11 +31,11 @@ impl Semantic {
     }
 
     pub fn encode(&self, question: &str) -> Vec<f32> {
-        self.model.encode(question)
+        self.model.encode_query(question)
     }
 
     pub fn encode_batch(&self, questions: &[&str]) -> Vec<Vec<f32>> {
-        self.model.encode_batch(questions)
+        self.model.encode_queries(questions)
     }
 
     /// The index's vectors, if the build made them with this model.
