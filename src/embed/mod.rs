@@ -6,9 +6,10 @@
 //! all-MiniLM-L6-v2 under `models/`). It pools the mean of the last layer's
 //! tokens unless `1_Pooling/config.json` sets `pooling_mode_cls_token`, and
 //! puts `config_sentence_transformers.json`'s `prompts.query` before each
-//! question (not before passages), as models such as bge are trained. A `SHA256SUMS` file
-//! beside them, when present, is checked at load, so a damaged download or a
-//! truncated copy is named rather than silently answering worse.
+//! question (not before passages), as models such as bge are trained. A
+//! `SHA256SUMS` file beside them, when present, is checked at load, so a
+//! damaged download or a truncated copy is named rather than silently
+//! answering worse.
 
 mod bert;
 mod wordpiece;
@@ -156,11 +157,19 @@ impl Model {
         let query_prompt = optional_json("config_sentence_transformers.json")?
             .and_then(|c| Some(c.get("prompts")?.get("query")?.as_str()?.to_string()))
             .unwrap_or_default();
+        // The same weights pooled another way make other vectors: an index
+        // built with one reading is not reused by the other.
+        let id = if bert.first_token || !query_prompt.is_empty() {
+            let reading = format!("{weights_sum}|first token|{query_prompt}");
+            hex(&Sha256::digest(reading.as_bytes()))[..16].to_string()
+        } else {
+            weights_sum[..16].to_string()
+        };
         Ok(Model {
             tokenizer,
             bert,
             query_prompt,
-            id: weights_sum[..16].to_string(),
+            id,
             dimensions,
             scratch: Mutex::new(Vec::new()),
         })
@@ -339,25 +348,18 @@ mod tests {
     fn a_model_that_pools_its_first_token_is_pooled_so() {
         let text = "a single injection of an AAV vector cured hemophilia";
         let mean = model().encode(text);
-        let first = load(
-            shipped_model_with(&[(
-                "1_Pooling/config.json",
-                r#"{"pooling_mode_cls_token": true}"#,
-            )])
-            .path(),
-        )
-        .encode(text);
+        let pooling =
+            |json: &str| load(shipped_model_with(&[("1_Pooling/config.json", json)]).path());
+        let first_model = pooling(r#"{"pooling_mode_cls_token": true}"#);
+        let first = first_model.encode(text);
         assert!((cosine(&first, &first) - 1.0).abs() < 1e-4);
         assert!(cosine(&first, &mean) < 0.99, "{}", cosine(&first, &mean));
-        let said_mean = load(
-            shipped_model_with(&[(
-                "1_Pooling/config.json",
-                r#"{"pooling_mode_cls_token": false, "pooling_mode_mean_tokens": true}"#,
-            )])
-            .path(),
-        )
-        .encode(text);
-        assert!(cosine(&said_mean, &mean) > 0.99999);
+        // Its vectors are not the shipped reading's: an index is not shared.
+        assert_ne!(first_model.id, model().id);
+        let said_mean =
+            pooling(r#"{"pooling_mode_cls_token": false, "pooling_mode_mean_tokens": true}"#);
+        assert!(cosine(&said_mean.encode(text), &mean) > 0.99999);
+        assert_eq!(said_mean.id, model().id);
     }
 
     #[test]
