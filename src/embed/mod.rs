@@ -90,16 +90,14 @@ impl Model {
         let config = read("config.json")?;
         let vocab = read("vocab.txt")?;
         let weights = read("model.safetensors")?;
-        let sums = match fs::read_to_string(dir.join("SHA256SUMS")) {
-            Ok(text) => Some(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(source) => {
-                return Err(ModelError::Missing {
+        let sums = read_optional(dir, "SHA256SUMS")?
+            .map(|bytes| {
+                String::from_utf8(bytes).map_err(|e| ModelError::Missing {
                     path: dir.join("SHA256SUMS"),
-                    source,
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
                 })
-            }
-        };
+            })
+            .transpose()?;
         // The weights' checksum is computed while they are read into the
         // encoder: both take about as long, and a one-question run waits for both.
         let (weights_sum, built) = std::thread::scope(|scope| {
@@ -137,19 +135,14 @@ impl Model {
         // Absent, these files mean mean pooling and no prompt; present but
         // unreadable, the model is refused rather than read the wrong way.
         let optional_json = |name: &str| -> Result<Option<serde_json::Value>, ModelError> {
-            let path = dir.join(name);
-            match fs::read(&path) {
-                Ok(bytes) => {
-                    serde_json::from_slice(&bytes)
-                        .map(Some)
-                        .map_err(|e| ModelError::Invalid {
-                            path: dir.to_path_buf(),
-                            reason: format!("{name}: {e}"),
-                        })
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(source) => Err(ModelError::Missing { path, source }),
-            }
+            read_optional(dir, name)?
+                .map(|bytes| {
+                    serde_json::from_slice(&bytes).map_err(|e| ModelError::Invalid {
+                        path: dir.to_path_buf(),
+                        reason: format!("{name}: {e}"),
+                    })
+                })
+                .transpose()
         };
         bert.first_token = optional_json("1_Pooling/config.json")?
             .and_then(|c| c.get("pooling_mode_cls_token")?.as_bool())
@@ -297,6 +290,18 @@ impl Model {
 /// The cosine of two unit vectors.
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The bytes of the model folder's file `name`; none when it is not there.
+fn read_optional(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, ModelError> {
+    match fs::read(dir.join(name)) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ModelError::Missing {
+            path: dir.join(name),
+            source,
+        }),
+    }
 }
 
 fn expected_sum<'s>(sums: &'s str, name: &str) -> Option<&'s str> {
