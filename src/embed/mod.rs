@@ -89,7 +89,18 @@ impl Model {
         };
         let config = read("config.json")?;
         let vocab = read("vocab.txt")?;
-        let weights = read("model.safetensors")?;
+        let weights_path = dir.join("model.safetensors");
+        let missing = |source| ModelError::Missing {
+            path: weights_path.clone(),
+            source,
+        };
+        let file = fs::File::open(&weights_path).map_err(missing)?;
+        // SAFETY: the map is only read, and citebot never writes a model
+        // file. Mapped rather than read: the weights are copied once, into
+        // the encoder, not twice, which a one-question run feels in both
+        // models' load. A file changed under the map reads as other bytes,
+        // which the checksum below refuses.
+        let weights = unsafe { memmap2::Mmap::map(&file) }.map_err(missing)?;
         let sums = read_optional(dir, "SHA256SUMS")?
             .map(|bytes| {
                 String::from_utf8(bytes).map_err(|e| ModelError::Missing {
@@ -108,41 +119,29 @@ impl Model {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (sum, built)
         });
-        if let Some(sums) = &sums {
-            for (name, bytes) in [
-                ("config.json", &config),
-                ("vocab.txt", &vocab),
-                ("model.safetensors", &weights),
-            ] {
-                let Some(expected) = expected_sum(sums, name) else {
-                    continue;
-                };
-                let actual = if name == "model.safetensors" {
-                    weights_sum.clone()
-                } else {
-                    hex(&Sha256::digest(bytes))
-                };
-                if actual != expected {
-                    return Err(ModelError::Damaged {
-                        path: dir.join(name),
-                        expected: expected.to_string(),
-                        actual,
-                    });
-                }
-            }
+        check_sum(
+            dir,
+            sums.as_deref(),
+            "model.safetensors",
+            weights_sum.clone(),
+        )?;
+        for (name, bytes) in [("config.json", &config), ("vocab.txt", &vocab)] {
+            check_sum(dir, sums.as_deref(), name, hex(&Sha256::digest(bytes)))?;
         }
         let (tokenizer, mut bert, dimensions) = built?;
         // Absent, these files mean mean pooling and no prompt; present but
         // unreadable, the model is refused rather than read the wrong way.
         let optional_json = |name: &str| -> Result<Option<serde_json::Value>, ModelError> {
-            read_optional(dir, name)?
-                .map(|bytes| {
-                    serde_json::from_slice(&bytes).map_err(|e| ModelError::Invalid {
-                        path: dir.to_path_buf(),
-                        reason: format!("{name}: {e}"),
-                    })
+            let Some(bytes) = read_optional(dir, name)? else {
+                return Ok(None);
+            };
+            check_sum(dir, sums.as_deref(), name, hex(&Sha256::digest(&bytes)))?;
+            serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| ModelError::Invalid {
+                    path: dir.to_path_buf(),
+                    reason: format!("{name}: {e}"),
                 })
-                .transpose()
         };
         bert.first_token = optional_json("1_Pooling/config.json")?
             .and_then(|c| c.get("pooling_mode_cls_token")?.as_bool())
@@ -304,6 +303,19 @@ fn read_optional(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, ModelError> 
     }
 }
 
+/// Checks that `actual` is the sha256 `sums` lists for the model file
+/// `name`; a file the list leaves out, or no list, passes.
+fn check_sum(dir: &Path, sums: Option<&str>, name: &str, actual: String) -> Result<(), ModelError> {
+    match sums.and_then(|sums| expected_sum(sums, name)) {
+        Some(expected) if expected != actual => Err(ModelError::Damaged {
+            path: dir.join(name),
+            expected: expected.to_string(),
+            actual,
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn expected_sum<'s>(sums: &'s str, name: &str) -> Option<&'s str> {
     sums.lines().find_map(|line| {
         let (sum, file) = line.split_once(char::is_whitespace)?;
@@ -372,6 +384,35 @@ mod tests {
         let dir = shipped_model_with(&[("1_Pooling/config.json", "{pooling")]);
         let error = Model::load(dir.path()).unwrap_err().to_string();
         assert!(error.contains("1_Pooling/config.json"), "{error}");
+    }
+
+    // The shipped bge lists its pooling file in SHA256SUMS: an edit that
+    // flips the pooling reads as damage, not as another model.
+    #[test]
+    fn a_pooling_file_listed_in_the_sums_is_checked() {
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/bge-small-en-v1.5");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("1_Pooling")).unwrap();
+        for name in [
+            "config.json",
+            "vocab.txt",
+            "model.safetensors",
+            "SHA256SUMS",
+            "1_Pooling/config.json",
+        ] {
+            std::fs::copy(shipped.join(name), dir.path().join(name)).unwrap();
+        }
+        assert!(Model::load(dir.path()).is_ok());
+        std::fs::write(
+            dir.path().join("1_Pooling/config.json"),
+            r#"{"pooling_mode_cls_token": false}"#,
+        )
+        .unwrap();
+        let error = Model::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            error.contains("1_Pooling/config.json is damaged"),
+            "{error}"
+        );
     }
 
     // Questions take the model's query prompt; passages never do.
