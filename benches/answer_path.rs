@@ -38,16 +38,18 @@ fn engine() -> &'static Engine {
             let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
             let index_dir = dir.path().join("index");
             let config = Config::default();
-            let model = config.model.load(&mut |warning| eprintln!("{warning}"));
+            let models = config.model.load_all(&mut |warning| eprintln!("{warning}"));
             index::build_with(
                 &corpus,
                 &index_dir,
-                &config.build_options(model.clone()),
+                &config.build_options(&models),
                 &mut |_| {},
             )
             .expect("index the article");
             let index = Index::open(&index_dir).expect("open the index");
-            (dir, Engine::new(index, SearchConfig::default(), model))
+            let engine = Engine::new(index, SearchConfig::default(), models.semantic)
+                .with_second_opinion(models.second);
+            (dir, engine)
         })
         .1
 }

@@ -157,6 +157,8 @@ pub struct Answer {
     /// covered than the top passage's own closeness, which the lexical
     /// signals also steer.
     pub nearest_similarity: Option<f32>,
+    /// The same by the second opinion's model, when the verdict asked it.
+    pub second_similarity: Option<f32>,
     /// How sure the search is that the best passage answers: the verdict
     /// compares it with one threshold.
     pub confidence: f32,
@@ -178,6 +180,7 @@ impl Answer {
             leaned: false,
             known_share: 0.0,
             nearest_similarity: None,
+            second_similarity: None,
             confidence: 0.0,
             objections: Vec::new(),
         }

@@ -222,8 +222,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
             total_shards,
         } => serve(paths, shards, total_shards, config),
         Command::Index { paths } => {
-            let model = config.model.load(&mut |warning| eprintln!("{warning}"));
-            let options = config.build_options(model);
+            let models = config.model.load_all(&mut |warning| eprintln!("{warning}"));
+            let options = config.build_options(&models);
             let bar = progress_bar();
             let report = index::build_with(&paths.corpus, &paths.index, &options, &mut |p| {
                 if let Some(bar) = &bar {
@@ -490,7 +490,7 @@ fn write_out(text: &str) -> anyhow::Result<()> {
 /// Most questions batch mode answers together: enough for the model to
 /// encode them in efficient passes, few enough that the first answers of a
 /// long file come out soon.
-const BATCH: usize = 64;
+const BATCH: usize = 256;
 
 /// Batch mode: one question a line in, one answer a line out, in order.
 /// The lines already waiting are answered together (on every core, the

@@ -70,6 +70,17 @@ pub struct SearchConfig {
     /// read that way about other subjects, the weather or a passport, score
     /// below 0.55; QUALITY.md).
     pub min_confidence_follow_up: f32,
+    /// The verdict's second opinion (`[model] second_opinion`): the closest
+    /// a candidate's sentence comes to the question by a second model,
+    /// clamped to `second_opinion_range`, adds `second_opinion_weight` times
+    /// its distance above `second_opinion_pivot` (held in the range) to the
+    /// confidence (below the pivot, it takes away). Fitted with the confidence's own weights
+    /// on the article's ten question sets (QUALITY.md); where the range
+    /// cannot move the confidence across `min_confidence`, the second model
+    /// is not asked. Follow-ups read with carried words keep their threshold.
+    pub second_opinion_weight: f32,
+    pub second_opinion_pivot: f32,
+    pub second_opinion_range: [f32; 2],
 }
 
 impl Default for SearchConfig {
@@ -98,6 +109,9 @@ impl Default for SearchConfig {
             context_answer_weight: 0.35,
             context_fade: 0.5,
             min_confidence_follow_up: 0.60,
+            second_opinion_weight: 2.149,
+            second_opinion_pivot: 0.685,
+            second_opinion_range: [0.561, 0.861],
         }
     }
 }
@@ -177,7 +191,7 @@ impl IndexConfig {
     }
 }
 
-/// The sentence-embedding model of the semantic stage.
+/// The sentence-embedding models: the semantic stage's and the verdict's second opinion's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
@@ -187,8 +201,12 @@ pub struct ModelConfig {
     pub path: PathBuf,
     /// Off: lexical search only (`CITEBOT_MODEL=off` does the same).
     pub enabled: bool,
+    /// A second model folder, whose view of the nearest candidate sentence
+    /// joins the verdict (`[search] second_opinion_*`); empty: none
+    /// (`CITEBOT_SECOND_MODEL=off` does the same). Only with `path`'s model.
+    pub second_opinion: PathBuf,
     /// Above this many passages none are embedded at build time: the search
-    /// embeds its candidates when it needs them.
+    /// embeds its candidates when it needs them (and asks no second opinion).
     pub embed_max_passages: usize,
 }
 
@@ -197,31 +215,47 @@ impl Default for ModelConfig {
         ModelConfig {
             path: PathBuf::from(SHIPPED_MODEL),
             enabled: true,
+            second_opinion: PathBuf::from(SHIPPED_SECOND_MODEL),
             embed_max_passages: 50_000,
         }
     }
 }
 
-/// The model the project ships, relative to its folder.
+/// The models the project ships, relative to its folder.
 const SHIPPED_MODEL: &str = "models/all-MiniLM-L6-v2";
+const SHIPPED_SECOND_MODEL: &str = "models/bge-small-en-v1.5";
+
+/// The models `[model]` names, loaded.
+#[derive(Clone, Default)]
+pub struct Models {
+    /// The semantic stage's; none: lexical search only.
+    pub semantic: Option<Arc<Model>>,
+    /// The verdict's second opinion's; none: the semantic model's alone.
+    pub second: Option<Arc<Model>>,
+}
+
+/// Where a model folder is: `path` from the working directory, or else from
+/// the folder citebot was built from.
+fn resolved(path: &Path) -> PathBuf {
+    if path.is_absolute() || path.exists() {
+        return path.to_path_buf();
+    }
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    if shipped.exists() {
+        shipped
+    } else {
+        path.to_path_buf()
+    }
+}
 
 impl ModelConfig {
-    /// Where the model is: `path` from the working directory, or else from
-    /// the folder citebot was built from.
+    /// Where the semantic stage's model is.
     pub fn resolved_path(&self) -> PathBuf {
-        if self.path.is_absolute() || self.path.exists() {
-            return self.path.clone();
-        }
-        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join(&self.path);
-        if shipped.exists() {
-            shipped
-        } else {
-            self.path.clone()
-        }
+        resolved(&self.path)
     }
 
-    /// Loads the model, or says in one line to `warn` why the search goes
-    /// on without it.
+    /// Loads the semantic stage's model, or says in one line to `warn` why
+    /// the search goes on without it.
     pub fn load(&self, warn: &mut dyn FnMut(&str)) -> Option<Arc<Model>> {
         if !self.enabled {
             return None;
@@ -236,6 +270,33 @@ impl ModelConfig {
             }
         }
     }
+
+    /// Loads both models (side by side: a one-question run waits for the
+    /// slower), each failure one line to `warn`. The second opinion needs the
+    /// semantic model's score to join, so it is not loaded without it.
+    pub fn load_all(&self, warn: &mut dyn FnMut(&str)) -> Models {
+        let wanted = self.enabled && !self.second_opinion.as_os_str().is_empty();
+        let (semantic, second) = std::thread::scope(|scope| {
+            let second =
+                scope.spawn(|| wanted.then(|| Model::load(&resolved(&self.second_opinion))));
+            let semantic = self.load(warn);
+            let second = second
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (semantic, second)
+        });
+        let second = match (semantic.is_some(), second) {
+            (true, Some(Ok(model))) => Some(Arc::new(model)),
+            (true, Some(Err(e))) => {
+                warn(&format!(
+                    "citebot: warning: {e}; deciding what is covered without the second opinion"
+                ));
+                None
+            }
+            _ => None,
+        };
+        Models { semantic, second }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -248,11 +309,12 @@ pub struct Config {
 }
 
 impl Config {
-    /// How to build the index: `[index]`'s resources, and `model` (loaded
-    /// from `[model]`) to embed the passages.
-    pub fn build_options(&self, model: Option<Arc<Model>>) -> crate::index::BuildOptions {
+    /// How to build the index: `[index]`'s resources, and the `models`
+    /// (loaded from `[model]`) to embed the passages.
+    pub fn build_options(&self, models: &Models) -> crate::index::BuildOptions {
         crate::index::BuildOptions {
-            model,
+            model: models.semantic.clone(),
+            second_model: models.second.clone(),
             embed_max_passages: self.model.embed_max_passages,
             ..self.index.build_options()
         }
@@ -332,6 +394,12 @@ impl Config {
                     self.model.path = PathBuf::from(path);
                 }
             }
+        }
+        if let Some(value) = get("CITEBOT_SECOND_MODEL") {
+            self.model.second_opinion = match value.trim() {
+                "off" | "none" => PathBuf::new(),
+                path => PathBuf::from(path),
+            };
         }
         if let Some(value) = get("CITEBOT_MAX_QUESTION_CHARS") {
             self.search.max_question_chars =

@@ -68,16 +68,21 @@ pub(crate) mod testing {
         )
     }
 
-    /// The shipped model, loaded once for all unit tests.
+    /// The shipped models, loaded once for all unit tests.
+    fn models() -> &'static crate::config::Models {
+        static MODELS: std::sync::OnceLock<crate::config::Models> = std::sync::OnceLock::new();
+        MODELS.get_or_init(|| {
+            crate::config::ModelConfig::default().load_all(&mut |warning| panic!("{warning}"))
+        })
+    }
+
+    /// The shipped semantic model.
     pub fn model() -> std::sync::Arc<crate::embed::Model> {
-        static MODEL: std::sync::OnceLock<std::sync::Arc<crate::embed::Model>> =
-            std::sync::OnceLock::new();
-        MODEL
-            .get_or_init(|| {
-                crate::config::ModelConfig::default()
-                    .load(&mut |warning| panic!("{warning}"))
-                    .unwrap()
-            })
-            .clone()
+        models().semantic.clone().unwrap()
+    }
+
+    /// The shipped second-opinion model.
+    pub fn second_model() -> std::sync::Arc<crate::embed::Model> {
+        models().second.clone().unwrap()
     }
 }

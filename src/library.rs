@@ -6,9 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::config::Config;
+use crate::config::{Config, Models};
 use crate::corpus::{self, FileStamp};
-use crate::embed::Model;
 use crate::index::{self, BuildOptions, Index, Staleness};
 use crate::search::Engine;
 use crate::Error;
@@ -26,6 +25,9 @@ pub fn open_fresh(
 ) -> Result<Index, Error> {
     let reason = match Index::open(index_dir) {
         Ok(index) => match index::staleness(corpus_dir, &index.manifest)? {
+            Staleness::Fresh if lacks_second_vectors(&index, options) => {
+                "it has no vectors by the second opinion's model".to_string()
+            }
             Staleness::Fresh => {
                 // A build killed at the wrong moment leaves a generation behind.
                 index::remove_old_generations(index_dir);
@@ -62,14 +64,39 @@ pub fn open_fresh(
     }
 }
 
+/// Whether `index` was built while the second opinion's model, loaded now,
+/// could not be (or with another), on a corpus small enough to embed: the
+/// search never encodes passages for the second opinion, which would
+/// otherwise be silently left out until the corpus changes.
+fn lacks_second_vectors(index: &Index, options: &BuildOptions) -> bool {
+    options.model.is_some()
+        && index.manifest.passages <= options.embed_max_passages
+        && options
+            .second_model
+            .as_ref()
+            .is_some_and(|model| index.vectors(model).is_none())
+}
+
+/// An engine over `index` with the configured search settings and models.
+fn engine(index: Index, config: &Config, models: &Models) -> Engine {
+    let engine = Engine::new(index, config.search.clone(), models.semantic.clone())
+        .with_second_opinion(models.second.clone());
+    if models.second.is_some() && !engine.second_opinion() {
+        tracing::info!(
+            "the index holds no vectors by the second opinion's model: the verdict is the first model's alone"
+        );
+    }
+    engine
+}
+
 /// An engine over the current index of a corpus, replaced as the corpus or
 /// the index changes.
 pub struct Library {
     corpus: PathBuf,
     index: PathBuf,
     config: Config,
-    /// The semantic stage's model, loaded once for every engine and build.
-    model: Option<Arc<Model>>,
+    /// The models, loaded once for every engine and build.
+    models: Models,
     engine: RwLock<Arc<Engine>>,
     /// Held while a damaged index is rebuilt, so that questions failing
     /// together rebuild it once.
@@ -116,17 +143,14 @@ impl Library {
         config: Config,
         notify: &mut dyn FnMut(&str),
     ) -> Result<Library, Error> {
-        let model = config.model.load(notify);
-        let opened = open_fresh(corpus, index, &config.build_options(model.clone()), notify)?;
+        let models = config.model.load_all(notify);
+        let opened = open_fresh(corpus, index, &config.build_options(&models), notify)?;
+        let engine = engine(opened, &config, &models);
         Ok(Library {
             corpus: corpus.to_path_buf(),
             index: index.to_path_buf(),
-            engine: RwLock::new(Arc::new(Engine::new(
-                opened,
-                config.search.clone(),
-                model.clone(),
-            ))),
-            model,
+            engine: RwLock::new(Arc::new(engine)),
+            models,
             config,
             recovering: Mutex::new(()),
         })
@@ -141,11 +165,7 @@ impl Library {
     }
 
     fn swap(&self, index: Index) {
-        let engine = Arc::new(Engine::new(
-            index,
-            self.config.search.clone(),
-            self.model.clone(),
-        ));
+        let engine = Arc::new(engine(index, &self.config, &self.models));
         match self.engine.write() {
             Ok(mut guard) => *guard = engine,
             Err(poisoned) => *poisoned.into_inner() = engine,
@@ -153,7 +173,7 @@ impl Library {
     }
 
     fn rebuild(&self) -> Result<Index, Error> {
-        let options = self.config.build_options(self.model.clone());
+        let options = self.config.build_options(&self.models);
         index::build_with(&self.corpus, &self.index, &options, &mut |_| {})?;
         Index::open(&self.index)
     }

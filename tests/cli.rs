@@ -343,6 +343,79 @@ fn a_missing_or_damaged_model_is_one_warning_and_the_lexical_answer() {
     }
 }
 
+// Issue 22: the verdict's second opinion (bge-small) is optional: without
+// its model the verdict is the semantic stage's alone, after one warning;
+// an index built without its vectors is rebuilt once the model loads.
+#[test]
+fn a_missing_or_damaged_second_model_is_one_warning_and_the_first_models_verdict() {
+    let dir = workspace();
+    let confidence = |cmd: &mut assert_cmd::Command| {
+        let out = cmd
+            .args([
+                "ask",
+                "--json",
+                "leaving out the faulty part of the dystrophin gene",
+            ])
+            .assert()
+            .success();
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        let answer: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        assert!(answer["passages"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("xon skipping"));
+        (answer["confidence"].as_f64().unwrap(), stderr)
+    };
+    let generation = |dir: &std::path::Path| fs::read_to_string(dir.join("index/CURRENT")).unwrap();
+    let (alone, stderr) =
+        confidence(citebot_with_model(dir.path()).env("CITEBOT_SECOND_MODEL", "off"));
+    assert_eq!(stderr.lines().count(), 1, "the first build: {stderr}");
+    let built = generation(dir.path());
+    assert!(!dir
+        .path()
+        .join("index")
+        .join(built.trim())
+        .join("second-vectors.bin")
+        .exists());
+    let (with_second, stderr) = confidence(&mut citebot_with_model(dir.path()));
+    assert!(
+        stderr.contains("no vectors by the second opinion's model"),
+        "{stderr}"
+    );
+    let rebuilt = generation(dir.path());
+    assert!(dir
+        .path()
+        .join("index")
+        .join(rebuilt.trim())
+        .join("second-vectors.bin")
+        .exists());
+    assert_ne!(
+        alone, with_second,
+        "the second opinion moved the confidence"
+    );
+    let damaged = dir.path().join("damaged-model");
+    crate::util::copy_dir(&repo_file("models/bge-small-en-v1.5"), &damaged);
+    crate::util::damage(&damaged.join("model.safetensors"), 64);
+    for (model, says) in [
+        (dir.path().join("no-model"), "no model at"),
+        (damaged, "is damaged"),
+    ] {
+        let (confidence, stderr) =
+            confidence(citebot_with_model(dir.path()).env("CITEBOT_SECOND_MODEL", &model));
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(says) && stderr.contains("without the second opinion"),
+            "{stderr}"
+        );
+        assert_eq!(confidence, alone);
+    }
+    assert_eq!(
+        generation(dir.path()),
+        rebuilt,
+        "an index with more vectors serves"
+    );
+}
+
 // The contract outside tools drive (issue 23): one turn a line in, one JSON
 // answer a line out with `understood_as`; `/new` prints nothing and forgets.
 #[test]

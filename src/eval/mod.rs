@@ -171,6 +171,7 @@ pub fn run(engine: &Engine, questions: &[Question], top: usize) -> Result<Report
             "confidence": answer.confidence,
             "known_share": answer.known_share,
             "nearest_similarity": answer.nearest_similarity,
+            "second_similarity": answer.second_similarity,
             "objections": answer.objections,
             "hits": answer.hits.iter().map(|h| serde_json::json!({
                 "relevant": relevant(h),

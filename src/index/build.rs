@@ -46,6 +46,8 @@ pub struct BuildOptions {
     pub writer_memory: usize,
     /// The model that embeds the passages; none: a lexical index only.
     pub model: Option<Arc<Model>>,
+    /// The verdict's second opinion's model, which embeds them too.
+    pub second_model: Option<Arc<Model>>,
     /// Above this many passages none are embedded at build time (the search
     /// embeds the candidates it needs), so a large corpus is indexed as fast
     /// as without a model.
@@ -62,6 +64,7 @@ impl Default for BuildOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             writer_memory: 128_000_000,
             model: None,
+            second_model: None,
             embed_max_passages: 50_000,
         }
     }
@@ -151,10 +154,11 @@ pub fn build_with(
     })
 }
 
-/// Embeds the new generation's passages with the build's model, if it has one
-/// and the corpus is small enough, taking unchanged passages' vectors from
-/// the `previous` generation. Before the manifest's switch: a generation is
-/// current with its vectors or (too many passages) without them.
+/// Embeds the new generation's passages with the build's models, if it has
+/// them and the corpus is small enough, taking unchanged passages' vectors
+/// from the `previous` generation. Before the manifest's switch: a generation
+/// is current with its vectors or (too many passages) without them. Counts
+/// the passages the semantic model encoded.
 fn embed(
     gen_dir: &Path,
     previous: Option<&Path>,
@@ -172,20 +176,31 @@ fn embed(
         );
         return Ok(None);
     }
-    let started = std::time::Instant::now();
     let index = TantivyIndex::open_in_dir(gen_dir)?;
     let searcher = index.reader()?.searcher();
-    let previous = previous.and_then(Vectors::read_for_reuse);
     let (_, fields) = schema::schema();
-    let encoded = vectors::write(
-        gen_dir,
-        &searcher,
-        fields.text,
-        model,
-        previous.as_ref(),
-        options.threads.max(1),
-    )?;
-    tracing::info!(passages, encoded, elapsed = ?started.elapsed(), "passages embedded");
+    let mut encoded = 0;
+    let models = [
+        (vectors::VECTORS, Some(model)),
+        (vectors::SECOND_VECTORS, options.second_model.as_ref()),
+    ];
+    for (i, (file, model)) in models.into_iter().enumerate() {
+        let Some(model) = model else { continue };
+        let started = std::time::Instant::now();
+        let previous = previous.and_then(|dir| Vectors::read_for_reuse(&dir.join(file)));
+        let fresh = vectors::write(
+            &gen_dir.join(file),
+            &searcher,
+            fields.text,
+            model,
+            previous.as_ref(),
+            options.threads.max(1),
+        )?;
+        tracing::info!(file, passages, encoded = fresh, elapsed = ?started.elapsed(), "passages embedded");
+        if i == 0 {
+            encoded = fresh;
+        }
+    }
     Ok(Some(encoded))
 }
 
@@ -582,8 +597,10 @@ mod tests {
         };
         let dir = corpus_with(&text("Glybera was the first drug."));
         let (corpus_dir, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
+        let (model, second_model) = (crate::testing::model(), crate::testing::second_model());
         let options = BuildOptions {
-            model: Some(crate::testing::model()),
+            model: Some(model.clone()),
+            second_model: Some(second_model.clone()),
             ..BuildOptions::default()
         };
         let first = build_with(&corpus_dir, &index_dir, &options, &mut |_| {}).unwrap();
@@ -592,8 +609,12 @@ mod tests {
         let second = build_with(&corpus_dir, &index_dir, &options, &mut |_| {}).unwrap();
         assert_eq!(second.embedded, Some(1));
         let index = Index::open(&index_dir).unwrap();
-        let vectors = index.vectors().expect("vectors");
-        assert_eq!(vectors.len(), 3);
+        for model in [&model, &second_model] {
+            let vectors = index.vectors(model).expect("vectors by both models");
+            assert_eq!(vectors.len(), 3);
+            assert_eq!(vectors.dimensions, 384);
+        }
+        assert_ne!(model.id, second_model.id);
         // Over the limit: the lexical index alone, as fast as without a model.
         let limited = BuildOptions {
             embed_max_passages: 2,
@@ -601,7 +622,8 @@ mod tests {
         };
         let third = build_with(&corpus_dir, &index_dir, &limited, &mut |_| {}).unwrap();
         assert_eq!(third.embedded, None);
-        assert!(Index::open(&index_dir).unwrap().vectors().is_none());
+        let index = Index::open(&index_dir).unwrap();
+        assert!(index.vectors(&model).is_none() && index.vectors(&second_model).is_none());
     }
 
     #[test]

@@ -26,6 +26,7 @@ use tantivy::{
 use tantivy_fst::{IntoStreamer, Streamer};
 
 use crate::analysis::Analysed;
+use crate::embed::Model;
 use crate::lexicon::Lexicon;
 use crate::passages::{Citation, Passage, Span};
 use crate::Error;
@@ -56,8 +57,8 @@ pub struct Index {
     /// an entry never goes stale; the map is emptied when it grows past
     /// [`CACHED_PASSAGES`] to bound memory on a large corpus.
     cache: Mutex<HashMap<DocAddress, Arc<Stored>>>,
-    /// The passages' embeddings, when the build made them.
-    vectors: Option<Vectors>,
+    /// The passages' embeddings, by each model the build had.
+    vectors: Vec<Vectors>,
 }
 
 /// A file's name, size and modification time.
@@ -156,7 +157,10 @@ impl Index {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(|e| Error::bad_index(&gen_dir, e))?;
-        let vectors = Vectors::read(&gen_dir, &reader.searcher())?;
+        let mut vectors = Vec::new();
+        for file in [vectors::VECTORS, vectors::SECOND_VECTORS] {
+            vectors.extend(Vectors::read(&gen_dir, file, &reader.searcher())?);
+        }
         let opened = Index {
             vectors,
             checked: Mutex::new(file_marks(&gen_dir)),
@@ -197,8 +201,8 @@ impl Index {
     /// done since it was opened shows here.
     pub fn verify(&self) -> Result<(), Error> {
         store::verify_checksums(self.reader.searcher().index(), &self.dir)?;
-        if self.vectors.is_some() {
-            Vectors::verify(&self.dir)?;
+        for vectors in &self.vectors {
+            vectors.verify(&self.dir)?;
         }
         Ok(())
     }
@@ -216,9 +220,11 @@ impl Index {
         Ok(())
     }
 
-    /// The passages' embeddings, if the build made them.
-    pub fn vectors(&self) -> Option<&Vectors> {
-        self.vectors.as_ref()
+    /// The passages' embeddings by `model`, if the build made them.
+    pub fn vectors(&self, model: &Model) -> Option<&Vectors> {
+        self.vectors
+            .iter()
+            .find(|v| v.model == model.id && v.dimensions == model.dimensions())
     }
 
     /// A searcher over this generation.

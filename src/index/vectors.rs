@@ -1,6 +1,7 @@
 //! The passages' sentence embeddings, kept in the generation beside tantivy's
-//! files (`vectors.bin`): for each passage its own vector and one per
-//! sentence, computed at build time by the configured model.
+//! files (`vectors.bin`, and `second-vectors.bin` by the verdict's second
+//! model): for each passage its own vector and one per sentence, computed at
+//! build time by the configured models.
 //!
 //! Each row carries a hash of the passage's text: a rebuild takes the rows
 //! of the previous generation whose text did not change (same model), so a
@@ -28,6 +29,8 @@ use crate::embed::Model;
 use crate::Error;
 
 pub(crate) const VECTORS: &str = "vectors.bin";
+/// The same made by the verdict's second-opinion model.
+pub(crate) const SECOND_VECTORS: &str = "second-vectors.bin";
 const MAGIC: &[u8; 8] = b"CBVEC01\n";
 const ID_BYTES: usize = 16;
 /// A segment's id as tantivy writes it (hex).
@@ -43,6 +46,8 @@ pub struct PassageVectors {
 /// The embeddings of a generation's passages.
 #[derive(Debug, Default)]
 pub struct Vectors {
+    /// The file they were read from.
+    file: &'static str,
     /// The model that made them ([`Model::id`]).
     pub model: String,
     pub dimensions: usize,
@@ -74,10 +79,10 @@ impl Vectors {
             .map(|(a, v)| (*a, v.passage.as_slice()))
     }
 
-    /// Reads the rows of `vectors.bin` in `gen_dir` for their text hashes
+    /// Reads the rows of the vectors file at `path` for their text hashes
     /// only (another generation's documents), to reuse them.
-    pub fn read_for_reuse(gen_dir: &Path) -> Option<Vectors> {
-        let bytes = fs::read(gen_dir.join(VECTORS)).ok()?;
+    pub fn read_for_reuse(path: &Path) -> Option<Vectors> {
+        let bytes = fs::read(path).ok()?;
         decode(&bytes, None).ok()
     }
 
@@ -85,33 +90,38 @@ impl Vectors {
         self.hashes.iter().copied().zip(&self.vectors).collect()
     }
 
-    /// Reads `vectors.bin` in `gen_dir`, keyed by the searcher's documents:
-    /// none when the build made none, an error naming the damage when the
-    /// file does not check out.
-    pub fn read(gen_dir: &Path, searcher: &Searcher) -> Result<Option<Vectors>, Error> {
-        let path = gen_dir.join(VECTORS);
+    /// Reads the vectors file `file` in `gen_dir`, keyed by the searcher's
+    /// documents: none when the build made none, an error naming the damage
+    /// when the file does not check out.
+    pub fn read(
+        gen_dir: &Path,
+        file: &'static str,
+        searcher: &Searcher,
+    ) -> Result<Option<Vectors>, Error> {
+        let path = gen_dir.join(file);
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::read(&path, e)),
         };
         decode(&bytes, Some(searcher))
-            .map(Some)
-            .map_err(|reason| damaged(gen_dir, reason))
+            .map(|vectors| Some(Vectors { file, ..vectors }))
+            .map_err(|reason| damaged(gen_dir, file, reason))
     }
 
-    /// Checks `vectors.bin` in `gen_dir` against its checksum, without decoding it.
-    pub fn verify(gen_dir: &Path) -> Result<(), Error> {
-        let path = gen_dir.join(VECTORS);
+    /// Checks the file these vectors were read from, in `gen_dir`, against
+    /// its checksum, without decoding it.
+    pub fn verify(&self, gen_dir: &Path) -> Result<(), Error> {
+        let path = gen_dir.join(self.file);
         let bytes = fs::read(&path).map_err(|e| Error::read(&path, e))?;
         checked_body(&bytes)
             .map(|_| ())
-            .map_err(|reason| damaged(gen_dir, reason))
+            .map_err(|reason| damaged(gen_dir, self.file, reason))
     }
 }
 
-fn damaged(gen_dir: &Path, reason: &str) -> Error {
-    Error::bad_index(gen_dir, format!("damaged files: {VECTORS} ({reason})"))
+fn damaged(gen_dir: &Path, file: &str, reason: &str) -> Error {
+    Error::bad_index(gen_dir, format!("damaged files: {file} ({reason})"))
 }
 
 /// The text a passage's vector is made from.
@@ -139,10 +149,10 @@ fn sentences(text: &str) -> Vec<&str> {
 }
 
 /// Encodes the passages `searcher` holds, reusing `previous`'s rows whose
-/// text is unchanged, and writes them to `gen_dir`. Returns how many
+/// text is unchanged, and writes them to `path`. Returns how many
 /// passages were encoded (not reused).
 pub(crate) fn write(
-    gen_dir: &Path,
+    path: &Path,
     searcher: &Searcher,
     text_field: tantivy::schema::Field,
     model: &Model,
@@ -196,7 +206,7 @@ pub(crate) fn write(
         out.push((*address, *hash, vectors));
     }
     let bytes = encode(&model.id, model.dimensions(), searcher, &out);
-    super::store::write_atomically(&gen_dir.join(VECTORS), &bytes)?;
+    super::store::write_atomically(path, &bytes)?;
     Ok(fresh)
 }
 

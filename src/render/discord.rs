@@ -393,6 +393,7 @@ mod tests {
             leaned: false,
             known_share: 1.0,
             nearest_similarity: None,
+            second_similarity: None,
             confidence: 1.0,
             objections: Vec::new(),
         }

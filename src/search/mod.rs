@@ -13,7 +13,9 @@
 //!    meaning, and whether it holds the kind of answer asked for.
 //! 4. The verdict: one confidence score (how close the nearest candidate
 //!    sentence comes in meaning, and the best passage's share of the
-//!    question) against one threshold decides "not covered".
+//!    question) against one threshold decides "not covered". Where it is
+//!    near enough the threshold, a second model's view of the nearest
+//!    candidate sentence joins the score.
 //! 5. [`display`]: the best sentence and matched words of the passages shown.
 
 mod context;
@@ -24,6 +26,8 @@ mod retrieve;
 mod semantic;
 
 use std::sync::Arc;
+
+use tantivy::DocAddress;
 
 use crate::answer::{Answer, Evidence, Hit, Question, Verdict};
 use crate::config::SearchConfig;
@@ -47,6 +51,30 @@ pub struct Engine {
     stages: Vec<Box<dyn Stage>>,
     /// The semantic stage's model; none: lexical search only.
     semantic: Option<Semantic>,
+    /// The verdict's second opinion; none: the semantic stage's score alone.
+    second: Option<Semantic>,
+}
+
+/// An answer whose verdict may wait for the second opinion.
+struct Draft<'t> {
+    answer: Answer,
+    /// Set when the second opinion can change the verdict.
+    undecided: Option<Undecided<'t>>,
+}
+
+/// What the second opinion reads: the candidates and the question as read.
+struct Undecided<'t> {
+    candidates: Vec<DocAddress>,
+    text: &'t str,
+}
+
+impl Draft<'_> {
+    fn decided(answer: Answer) -> Self {
+        Draft {
+            answer,
+            undecided: None,
+        }
+    }
 }
 
 impl Engine {
@@ -57,7 +85,23 @@ impl Engine {
             index,
             config,
             semantic: model.map(Semantic::new),
+            second: None,
         }
+    }
+
+    /// The same engine with `model`'s opinion joining the verdict (only
+    /// beside the semantic stage's, whose score it adjusts).
+    pub fn with_second_opinion(mut self, model: Option<Arc<Model>>) -> Self {
+        self.second = model.filter(|_| self.semantic.is_some()).map(Semantic::new);
+        self
+    }
+
+    /// Whether the second opinion can take part: its model is loaded and
+    /// the index holds the passages' vectors by it.
+    pub fn second_opinion(&self) -> bool {
+        self.second
+            .as_ref()
+            .is_some_and(|s| s.vectors(&self.index).is_some())
     }
 
     /// Whether the model takes part in the answers.
@@ -76,22 +120,22 @@ impl Engine {
     pub fn ask(&self, question: &Question, top: usize) -> Result<Answer, Error> {
         let read = self.read_part(&question.text);
         if question.earlier.is_empty() || read.afresh {
-            return self.answer(question, read, top, None, &[]);
+            return self.settled(question, read, top, None, &[]);
         }
         let tokens = crate::analysis::tokens(read.text);
         let stance = context::stance(&tokens);
         if matches!(stance, Stance::Fresh | Stance::Alone) {
-            return self.answer(question, read, top, None, &[]);
+            return self.settled(question, read, top, None, &[]);
         }
         let lookup = Lookup::new(&self.index);
         let carried = context::carried(&lookup, &self.config, &question.earlier, &tokens)?;
         if carried.is_empty() {
-            return self.answer(question, read, top, None, &[]);
+            return self.settled(question, read, top, None, &[]);
         }
         let understood = context::understood(read.text, &carried);
         if stance == Stance::Leans {
             let vector = self.semantic.as_ref().map(|s| s.encode(&understood));
-            let mut answer = self.answer(question, read, top, vector, &carried)?;
+            let mut answer = self.settled(question, read, top, vector, &carried)?;
             answer.understood_as = Some(understood);
             answer.leaned = true;
             return Ok(answer);
@@ -119,14 +163,15 @@ impl Engine {
             }
             None => (None, None),
         };
-        let alone = self.answer(question, read.clone(), top, alone_vector, &[])?;
+        let alone = self.settled(question, read.clone(), top, alone_vector, &[])?;
         if alone.verdict == Verdict::Greeting {
             return Ok(alone);
         }
-        let mut answer = self.answer(question, read, top, vector, &carried)?;
+        let mut answer = self.settled(question, read, top, vector, &carried)?;
         answer.understood_as = Some(understood);
         answer.verdict = alone.verdict;
         answer.confidence = alone.confidence;
+        answer.second_similarity = alone.second_similarity;
         answer.objections = alone.objections;
         Ok(answer)
     }
@@ -159,12 +204,38 @@ impl Engine {
                             None => Vec::new(),
                         }
                         .into_iter();
-                        chunk
+                        let drafts: Vec<Result<Draft, Error>> = chunk
                             .iter()
                             .zip(reads)
                             .map(|(q, read)| match read {
                                 Some(read) => self.answer(q, read, top, vectors.next(), &[]),
-                                None => self.ask(q, top),
+                                None => self.ask(q, top).map(Draft::decided),
+                            })
+                            .collect();
+                        // The questions the second opinion can decide, encoded together too.
+                        let undecided: Vec<&str> = drafts
+                            .iter()
+                            .flatten()
+                            .filter_map(|d| Some(d.undecided.as_ref()?.text))
+                            .collect();
+                        let mut opinions = match &self.second {
+                            Some(second) if !undecided.is_empty() => {
+                                second.encode_batch(&undecided)
+                            }
+                            _ => Vec::new(),
+                        }
+                        .into_iter();
+                        drafts
+                            .into_iter()
+                            .map(|draft| {
+                                let draft = draft?;
+                                Ok(match draft.undecided {
+                                    Some(_) => match opinions.next() {
+                                        Some(vector) => self.settle(draft, &vector),
+                                        None => draft.answer,
+                                    },
+                                    None => draft.answer,
+                                })
                             })
                             .collect::<Vec<_>>()
                     })
@@ -203,10 +274,9 @@ impl Engine {
         }
     }
 
-    /// [`Engine::ask`] for `question`, of which `read` is what is read, with
-    /// the words `carried` from its conversation, and its embedding when it
-    /// is known already.
-    fn answer(
+    /// [`Engine::answer`] with its verdict settled, the second opinion asked
+    /// (the question encoded by its model) when it can change it.
+    fn settled(
         &self,
         question: &Question,
         read: Read,
@@ -214,6 +284,28 @@ impl Engine {
         question_vector: Option<Vec<f32>>,
         carried: &[Carried],
     ) -> Result<Answer, Error> {
+        let draft = self.answer(question, read, top, question_vector, carried)?;
+        Ok(match (&self.second, &draft.undecided) {
+            (Some(second), Some(undecided)) => {
+                let vector = second.encode(undecided.text);
+                self.settle(draft, &vector)
+            }
+            _ => draft.answer,
+        })
+    }
+
+    /// [`Engine::ask`] for `question`, of which `read` is what is read, with
+    /// the words `carried` from its conversation, and its embedding when it
+    /// is known already; the verdict is the semantic stage's, to be settled
+    /// by the second opinion when the draft says it is undecided.
+    fn answer<'t>(
+        &self,
+        question: &Question,
+        read: Read<'t>,
+        top: usize,
+        question_vector: Option<Vec<f32>>,
+        carried: &[Carried],
+    ) -> Result<Draft<'t>, Error> {
         let top = top.max(1);
         let mut answer = Answer::empty(&question.text, Verdict::NotCovered);
         let Read {
@@ -224,9 +316,9 @@ impl Engine {
         let query = match query::read(&lookup, &self.config, read, carried)? {
             Reading::Greeting => {
                 answer.verdict = Verdict::Greeting;
-                return Ok(answer);
+                return Ok(Draft::decided(answer));
             }
-            Reading::Empty => return Ok(answer),
+            Reading::Empty => return Ok(Draft::decided(answer)),
             Reading::Query(query) => query,
         };
         answer.known_share = query.known_share;
@@ -244,6 +336,7 @@ impl Engine {
                 }
             }
         }
+        let addresses: Vec<DocAddress> = retrieved.iter().map(|r| r.address).collect();
         let matcher = Matcher::new(&query.concepts);
         let mut candidates: Vec<Candidate> = retrieved
             .into_iter()
@@ -280,10 +373,63 @@ impl Engine {
         }
         answer.objections = Self::objections(&query);
         answer.confidence = self.confidence(&answer);
-        if answer.objections.is_empty() && self.confident(&answer, !carried.is_empty()) {
+        let follow_up = !carried.is_empty();
+        if answer.objections.is_empty() && self.confident(&answer, follow_up) {
             answer.verdict = Verdict::Answered;
         }
-        Ok(answer)
+        let undecided = (answer.objections.is_empty() && !follow_up && self.undecided(&answer))
+            .then_some(Undecided {
+                candidates: addresses,
+                text: read,
+            });
+        Ok(Draft { answer, undecided })
+    }
+
+    /// Whether the second opinion, wherever in its range, can move the
+    /// answer's confidence to either side of the threshold.
+    fn undecided(&self, answer: &Answer) -> bool {
+        if answer.hits.is_empty() || answer.nearest_similarity.is_none() || !self.second_opinion() {
+            return false;
+        }
+        let [low, high] = self.config.second_opinion_range;
+        let clears =
+            |opinion: f32| self.adjusted(answer.confidence, opinion) >= self.config.min_confidence;
+        clears(low) != clears(high)
+    }
+
+    /// `confidence` moved by the second opinion `opinion`. The pivot is
+    /// held inside the range, so that a question whose verdict no opinion
+    /// can change keeps the one its confidence alone gives.
+    fn adjusted(&self, confidence: f32, opinion: f32) -> f32 {
+        let [low, high] = self.config.second_opinion_range;
+        let within = |x: f32| x.clamp(low, high.max(low));
+        confidence
+            + self.config.second_opinion_weight
+                * (within(opinion) - within(self.config.second_opinion_pivot))
+    }
+
+    /// The draft's answer with the second opinion joining its verdict, the
+    /// question encoded by the second model as `question`.
+    fn settle(&self, draft: Draft, question: &[f32]) -> Answer {
+        let Draft {
+            mut answer,
+            undecided,
+        } = draft;
+        let (Some(second), Some(undecided)) = (&self.second, undecided) else {
+            return answer;
+        };
+        let Some(opinion) = second.nearest_sentence(&self.index, &undecided.candidates, question)
+        else {
+            return answer;
+        };
+        answer.second_similarity = Some(opinion);
+        answer.confidence = self.adjusted(answer.confidence, opinion);
+        answer.verdict = if answer.confidence >= self.config.min_confidence {
+            Verdict::Answered
+        } else {
+            Verdict::NotCovered
+        };
+        answer
     }
 
     /// The verdict's one score: with the model, how close the corpus comes

@@ -40,9 +40,7 @@ impl Semantic {
 
     /// The index's vectors, if the build made them with this model.
     pub fn vectors<'i>(&self, index: &'i Index) -> Option<&'i Vectors> {
-        index
-            .vectors()
-            .filter(|v| v.model == self.model.id && v.dimensions == self.model.dimensions())
+        index.vectors(&self.model)
     }
 
     /// The `k` passages whose embeddings are nearest `question`'s, nearest first.
@@ -73,15 +71,7 @@ impl Semantic {
         text: &str,
         question: &[f32],
     ) -> (f32, f32) {
-        let score = |v: &PassageVectors| {
-            let passage = cosine(question, &v.passage);
-            let sentence = v
-                .sentences
-                .iter()
-                .map(|s| cosine(question, s))
-                .fold(passage, f32::max);
-            (passage, sentence)
-        };
+        let score = |v: &PassageVectors| closeness(v, question);
         if let Some(v) = self.vectors(index).and_then(|v| v.get(address)) {
             return score(v);
         }
@@ -109,6 +99,34 @@ impl Semantic {
         };
         score(&v)
     }
+
+    /// The best cosine of a sentence of the passages at `addresses` with
+    /// `question`, from the index's vectors only; none without them.
+    pub fn nearest_sentence(
+        &self,
+        index: &Index,
+        addresses: &[DocAddress],
+        question: &[f32],
+    ) -> Option<f32> {
+        let vectors = self.vectors(index)?;
+        addresses
+            .iter()
+            .filter_map(|a| vectors.get(*a))
+            .map(|v| closeness(v, question).1)
+            .reduce(f32::max)
+    }
+}
+
+/// The cosines of a passage with the question: its own, and its best
+/// sentence's (its own when it has one sentence).
+fn closeness(v: &PassageVectors, question: &[f32]) -> (f32, f32) {
+    let passage = cosine(question, &v.passage);
+    let sentence = v
+        .sentences
+        .iter()
+        .map(|s| cosine(question, s))
+        .fold(passage, f32::max);
+    (passage, sentence)
 }
 
 #[cfg(test)]
@@ -165,7 +183,7 @@ mod tests {
         let (corpus_dir, index_dir) = (dir.path().join("corpus"), dir.path().join("index"));
         index::build(&corpus_dir, &index_dir).unwrap();
         let index = Index::open(&index_dir).unwrap();
-        assert!(index.vectors().is_none());
+        assert!(index.vectors(&model()).is_none());
         let engine = Engine::new(index, SearchConfig::default(), Some(model()));
         let answer = engine
             .ask(&Question::new("how much does glybera cost"), 2)
@@ -210,6 +228,75 @@ mod tests {
             };
             assert_eq!(texts(&answer), texts(&alone), "{}", question.text);
             assert!((answer.confidence - alone.confidence).abs() < 1e-4);
+        }
+    }
+
+    // Issue 22: the second model is asked only when its opinion, anywhere in
+    // its range, can carry the confidence across the threshold; then it
+    // moves the confidence by its weight, in batch as alone.
+    #[test]
+    fn the_second_opinion_is_asked_only_where_it_can_change_the_verdict() {
+        let dir = corpus_with(
+            "# T\n\n## Price\n\nGlybera costs around one million euros per treatment.\n\n\
+             ## Eyes\n\nLuxturna treats a retinal disease that leads to blindness.\n",
+        );
+        let index_dir = dir.path().join("index");
+        let options = crate::index::BuildOptions {
+            model: Some(model()),
+            second_model: Some(crate::testing::second_model()),
+            ..Default::default()
+        };
+        index::build_with(
+            &dir.path().join("corpus"),
+            &index_dir,
+            &options,
+            &mut |_| {},
+        )
+        .unwrap();
+        let engine = |config: SearchConfig| {
+            Engine::new(Index::open(&index_dir).unwrap(), config, Some(model()))
+                .with_second_opinion(Some(crate::testing::second_model()))
+        };
+        let questions = [
+            Question::new("what cures going blind"),
+            Question::new("price of the glybera treatment"),
+        ];
+        let first = Engine::new(
+            Index::open(&index_dir).unwrap(),
+            SearchConfig::default(),
+            Some(model()),
+        );
+        let always = SearchConfig {
+            second_opinion_range: [-1.0, 1.0],
+            second_opinion_weight: 0.5,
+            second_opinion_pivot: 0.25,
+            ..SearchConfig::default()
+        };
+        let never = SearchConfig {
+            second_opinion_range: [0.6, 0.6],
+            ..SearchConfig::default()
+        };
+        for question in &questions {
+            let alone = first.ask(question, 2).unwrap();
+            assert_eq!(alone.second_similarity, None);
+            let asked = engine(always.clone());
+            assert!(asked.second_opinion());
+            let answer = asked.ask(question, 2).unwrap();
+            let opinion = answer.second_similarity.expect("asked");
+            assert!(opinion > 0.3 && opinion <= 1.0, "{opinion}");
+            let moved = alone.confidence + 0.5 * (opinion - 0.25);
+            assert!((answer.confidence - moved).abs() < 1e-4);
+            assert_eq!(answer.answered(), moved >= always.min_confidence);
+            let batch = asked.ask_many(std::slice::from_ref(question), 2, 1);
+            let batch = batch.into_iter().next().unwrap().unwrap();
+            assert_eq!(
+                batch.second_similarity.map(|s| (s * 1e4).round()),
+                Some((opinion * 1e4).round())
+            );
+            let skipped = engine(never.clone()).ask(question, 2).unwrap();
+            assert_eq!(skipped.second_similarity, None);
+            assert_eq!(skipped.confidence, alone.confidence);
+            assert_eq!(skipped.verdict, alone.verdict);
         }
     }
 

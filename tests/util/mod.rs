@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use assert_cmd::Command;
 use citebot::answer::{Answer, Hit, Question};
-use citebot::config::{Config, ModelConfig, SearchConfig};
+use citebot::config::{Config, ModelConfig, Models, SearchConfig};
 use citebot::embed::Model;
 use citebot::search::Engine;
 
@@ -60,6 +60,7 @@ pub fn citebot_with_model(dir: &Path) -> Command {
         .env_remove("CITEBOT_INDEX")
         .env_remove("CITEBOT_CONFIG")
         .env_remove("CITEBOT_MODEL")
+        .env_remove("CITEBOT_SECOND_MODEL")
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1");
     cmd
@@ -97,7 +98,7 @@ impl Corpus {
         let opened = citebot::library::open_fresh(
             &dir.path().join("corpus"),
             &dir.path().join("index"),
-            &Config::default().build_options(None),
+            &Config::default().build_options(&Models::default()),
             &mut |_| {},
         )
         .expect("the index builds");
@@ -128,22 +129,28 @@ impl Corpus {
     }
 }
 
-/// The shipped sentence-embedding model, loaded once for the whole test binary.
-pub fn model() -> Arc<Model> {
-    static MODEL: OnceLock<Arc<Model>> = OnceLock::new();
-    Arc::clone(MODEL.get_or_init(|| {
-        ModelConfig::default()
-            .load(&mut |warning| panic!("{warning}"))
-            .expect("the shipped model loads")
-    }))
+/// The shipped models, loaded once for the whole test binary.
+pub fn models() -> &'static Models {
+    static MODELS: OnceLock<Models> = OnceLock::new();
+    MODELS.get_or_init(|| {
+        let models = ModelConfig::default().load_all(&mut |warning| panic!("{warning}"));
+        assert!(models.second.is_some(), "the shipped models load");
+        models
+    })
 }
 
-/// An engine over `corpus`, its index built (or reused) in `index`, with the shipped model.
+/// The shipped sentence-embedding model of the semantic stage.
+pub fn model() -> Arc<Model> {
+    models().semantic.clone().expect("the shipped model loads")
+}
+
+/// An engine over `corpus`, its index built (or reused) in `index`, with the shipped models.
 pub fn engine_over(corpus: &Path, index: &Path) -> Engine {
-    let options = Config::default().build_options(Some(model()));
+    let options = Config::default().build_options(models());
     let opened = citebot::library::open_fresh(corpus, index, &options, &mut |_| {})
         .expect("the index builds");
     Engine::new(opened, SearchConfig::default(), Some(model()))
+        .with_second_opinion(models().second.clone())
 }
 
 /// An engine over the repository's corpus, built once for the whole test binary.
