@@ -74,10 +74,11 @@ pub struct SearchConfig {
     /// a candidate's sentence comes to the question by a second model,
     /// clamped to `second_opinion_range`, adds `second_opinion_weight` times
     /// its distance above `second_opinion_pivot` (held in the range) to the
-    /// confidence (below the pivot, it takes away). Fitted with the confidence's own weights
-    /// on the article's ten question sets (QUALITY.md); where the range
-    /// cannot move the confidence across `min_confidence`, the second model
-    /// is not asked. Follow-ups read with carried words keep their threshold.
+    /// confidence (below the pivot, it takes away). Fitted beside the
+    /// confidence on the article's ten question sets (QUALITY.md); where
+    /// the range cannot move the confidence across `min_confidence`, the
+    /// second model is not asked. Follow-ups read with carried words keep
+    /// their own threshold and no second opinion.
     pub second_opinion_weight: f32,
     pub second_opinion_pivot: f32,
     pub second_opinion_range: [f32; 2],
