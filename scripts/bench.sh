@@ -39,7 +39,7 @@ echo "== the article (corpus/), $N questions"
 rm -rf "$WORK/index"
 /usr/bin/time -f "%e %M" -o "$WORK/time.txt" $CITEBOT index --corpus corpus --index "$WORK/index" > /dev/null
 read -r secs kb < "$WORK/time.txt"
-printf "citebot index with the model (passages and sentences embedded): %.2f s, peak RSS %d MB\n" "$secs" $((kb / 1024))
+printf "citebot index with the models (passages and sentences embedded by both): %.2f s, peak RSS %d MB\n" "$secs" $((kb / 1024))
 /usr/bin/time -f "%M" -o "$WORK/time.txt" $CITEBOT ask --corpus corpus --index "$WORK/index" "how are AAV vectors delivered?" > /dev/null
 printf "citebot ask, peak RSS: %d MB\n" $(($(cat "$WORK/time.txt") / 1024))
 start=$(now)
