@@ -317,17 +317,23 @@ fn eval_top_limits_the_passages_counted() {
     );
 }
 
+/// A model folder that is not there and a copy of the shipped `model` in
+/// `dir` with its weights damaged, each with what the warning says of it.
+fn broken_models(dir: &std::path::Path, model: &str) -> [(std::path::PathBuf, &'static str); 2] {
+    let damaged = dir.join("damaged-model");
+    crate::util::copy_dir(&repo_file(model), &damaged);
+    crate::util::damage(&damaged.join("model.safetensors"), 64);
+    [
+        (dir.join("no-model"), "no model at"),
+        (damaged, "is damaged"),
+    ]
+}
+
 #[test]
 fn a_missing_or_damaged_model_is_one_warning_and_the_lexical_answer() {
     let dir = workspace();
     citebot(dir.path()).arg("index").assert().success();
-    let damaged = dir.path().join("damaged-model");
-    crate::util::copy_dir(&repo_file("models/all-MiniLM-L6-v2"), &damaged);
-    crate::util::damage(&damaged.join("model.safetensors"), 64);
-    for (model, says) in [
-        (dir.path().join("no-model"), "no model at"),
-        (damaged, "is damaged"),
-    ] {
+    for (model, says) in broken_models(dir.path(), "models/all-MiniLM-L6-v2") {
         let assert = citebot_with_model(dir.path())
             .env("CITEBOT_MODEL", &model)
             .args(["ask", "what is exon skipping?"])
@@ -393,13 +399,7 @@ fn a_missing_or_damaged_second_model_is_one_warning_and_the_first_models_verdict
         alone, with_second,
         "the second opinion moved the confidence"
     );
-    let damaged = dir.path().join("damaged-model");
-    crate::util::copy_dir(&repo_file("models/bge-small-en-v1.5"), &damaged);
-    crate::util::damage(&damaged.join("model.safetensors"), 64);
-    for (model, says) in [
-        (dir.path().join("no-model"), "no model at"),
-        (damaged, "is damaged"),
-    ] {
+    for (model, says) in broken_models(dir.path(), "models/bge-small-en-v1.5") {
         let (confidence, stderr) =
             confidence(citebot_with_model(dir.path()).env("CITEBOT_SECOND_MODEL", &model));
         assert_eq!(stderr.lines().count(), 1, "{stderr}");

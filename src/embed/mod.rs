@@ -334,18 +334,22 @@ mod tests {
     use super::{cosine, Model};
     use crate::testing::model;
 
-    /// The shipped model's files copied to a folder of their own, with `extra`
-    /// files (path, contents) beside them.
-    fn shipped_model_with(extra: &[(&str, &str)]) -> tempfile::TempDir {
-        let shipped = crate::config::ModelConfig::default().resolved_path();
+    /// The model files of the folder `shipped` copied to a folder of their
+    /// own, with `extra` files (path, contents) beside them.
+    fn copy_of_model(shipped: &Path, extra: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         for name in [
             "config.json",
             "vocab.txt",
             "model.safetensors",
             "SHA256SUMS",
+            "1_Pooling/config.json",
         ] {
-            std::fs::copy(shipped.join(name), dir.path().join(name)).unwrap();
+            if shipped.join(name).exists() {
+                let path = dir.path().join(name);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::copy(shipped.join(name), path).unwrap();
+            }
         }
         for (name, contents) in extra {
             let path = dir.path().join(name);
@@ -353,6 +357,14 @@ mod tests {
             std::fs::write(path, contents).unwrap();
         }
         dir
+    }
+
+    /// The shipped semantic model's files, with `extra` files beside them.
+    fn shipped_model_with(extra: &[(&str, &str)]) -> tempfile::TempDir {
+        copy_of_model(
+            &crate::config::ModelConfig::default().resolved_path(),
+            extra,
+        )
     }
 
     fn load(dir: &Path) -> Model {
@@ -391,18 +403,8 @@ mod tests {
     #[test]
     fn a_pooling_file_listed_in_the_sums_is_checked() {
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/bge-small-en-v1.5");
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("1_Pooling")).unwrap();
-        for name in [
-            "config.json",
-            "vocab.txt",
-            "model.safetensors",
-            "SHA256SUMS",
-            "1_Pooling/config.json",
-        ] {
-            std::fs::copy(shipped.join(name), dir.path().join(name)).unwrap();
-        }
-        assert!(Model::load(dir.path()).is_ok());
+        let dir = copy_of_model(&shipped, &[]);
+        assert!(load(dir.path()).bert.first_token);
         std::fs::write(
             dir.path().join("1_Pooling/config.json"),
             r#"{"pooling_mode_cls_token": false}"#,

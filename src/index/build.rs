@@ -179,13 +179,7 @@ fn embed(
     let index = TantivyIndex::open_in_dir(gen_dir)?;
     let searcher = index.reader()?.searcher();
     let (_, fields) = schema::schema();
-    let mut encoded = 0;
-    let models = [
-        (vectors::VECTORS, Some(model)),
-        (vectors::SECOND_VECTORS, options.second_model.as_ref()),
-    ];
-    for (i, (file, model)) in models.into_iter().enumerate() {
-        let Some(model) = model else { continue };
+    let embed_with = |file: &str, model: &Model| -> Result<usize, Error> {
         let started = std::time::Instant::now();
         let previous = previous.and_then(|dir| Vectors::read_for_reuse(&dir.join(file)));
         let fresh = vectors::write(
@@ -197,9 +191,11 @@ fn embed(
             options.threads.max(1),
         )?;
         tracing::info!(file, passages, encoded = fresh, elapsed = ?started.elapsed(), "passages embedded");
-        if i == 0 {
-            encoded = fresh;
-        }
+        Ok(fresh)
+    };
+    let encoded = embed_with(vectors::VECTORS, model)?;
+    if let Some(second) = &options.second_model {
+        embed_with(vectors::SECOND_VECTORS, second)?;
     }
     Ok(Some(encoded))
 }

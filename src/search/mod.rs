@@ -424,7 +424,7 @@ impl Engine {
         };
         answer.second_similarity = Some(opinion);
         answer.confidence = self.adjusted(answer.confidence, opinion);
-        answer.verdict = if answer.confidence >= self.config.min_confidence {
+        answer.verdict = if self.confident(&answer, false) {
             Verdict::Answered
         } else {
             Verdict::NotCovered
