@@ -149,7 +149,7 @@ impl<'a, T> Group<'a, T> {
                 );
             }
             if block.kind == BlockKind::ListItem {
-                out.push_str("• ");
+                out.push_str(LIST_MARK);
             }
             out.push_str(&block.text);
             previous = Some(block);
@@ -157,6 +157,9 @@ impl<'a, T> Group<'a, T> {
         out
     }
 }
+
+/// What opens a list item's line in a passage's text.
+pub(crate) const LIST_MARK: &str = "• ";
 
 fn is_lead_in(block: &Block) -> bool {
     block.text.trim_end().ends_with(':')

@@ -85,3 +85,19 @@ fn damaged_passage_vectors_are_detected_and_rebuilt_before_answering() {
         .success()
         .stderr("");
 }
+
+// A lead-in was shown as the answer's sentence on its own: "There are two
+// types of gene therapy drug, each with its own … pathway:" named neither.
+#[test]
+fn a_lead_in_is_shown_with_the_list_it_introduces() {
+    let hit = crate::util::article().top("What are the two types of gene therapy drugs?");
+    let shown = hit.best_sentence_text();
+    assert!(
+        shown.starts_with("There are two types of gene therapy drug"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("oligonucleotides") && shown.contains("innovative biological products"),
+        "{shown}"
+    );
+}

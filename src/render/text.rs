@@ -133,9 +133,10 @@ pub fn text(answer: &Answer, style: Style) -> String {
         out.push('\n');
         return out;
     };
+    // A lead-in's headline runs over its list's lines: they line up under its first.
     out.push_str(&format!(
         "» {}\n\n",
-        style.paint(BOLD, best.best_sentence_text())
+        style.paint(BOLD, &best.best_sentence_text().replace('\n', "\n  "))
     ));
     out.push_str(&indent(&highlighted(best, style), "  "));
     out.push('\n');

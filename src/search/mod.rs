@@ -490,7 +490,12 @@ fn hits(candidates: Vec<Candidate>, query: &Query, best_bm25: f32) -> Vec<Hit> {
         .into_iter()
         .enumerate()
         .map(|(i, c)| {
-            let display = Display::of(&c.stored.analysed, &c.matches, &query.concepts);
+            let display = Display::of(
+                &c.stored.passage.text,
+                &c.stored.analysed,
+                &c.matches,
+                &query.concepts,
+            );
             let mut passage = c.stored.passage.clone();
             // The document's address, opening on this answer's sentence.
             if let Some(url) = &passage.citation.url {
