@@ -14,6 +14,7 @@ use serenity::all::{
 use serenity::async_trait;
 use tracing::{info, warn};
 
+use super::batch::Batcher;
 use super::send::{
     ask_command, cooldown_notice, embeds, log_question, more_button, no_pings, reply_buttons,
     with_retry,
@@ -43,6 +44,8 @@ pub(crate) struct Bot {
     /// Who may vote on each answer, and what was logged of it.
     pub ballots: Ballots,
     pub in_flight: AtomicUsize,
+    /// Where questions wait for a search worker.
+    batcher: Batcher,
     /// Shutting down: no new questions.
     pub closing: AtomicBool,
 }
@@ -67,6 +70,9 @@ impl Bot {
             feedback,
             ballots: Ballots::default(),
             in_flight: AtomicUsize::new(0),
+            batcher: Batcher::start(
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            ),
             closing: AtomicBool::new(false),
         }
     }
@@ -76,22 +82,23 @@ impl Bot {
         self.cooldowns.check(user, period)
     }
 
-    /// Answers `question` with `top` passages, on a blocking thread so the
-    /// gateway's threads never wait on a search. Should the search fail or
-    /// panic (the index damaged under the running bot), the library checks
-    /// the index, rebuilds it from the corpus if damaged, and the question is
-    /// asked once more.
+    /// Answers `question` with `top` passages, on a search worker so the
+    /// gateway's threads never wait on a search (with the questions waiting
+    /// beside it, [`Batcher`]). Should the search fail or panic (the index
+    /// damaged under the running bot), the library checks the index,
+    /// rebuilds it from the corpus if damaged, and the question is asked once
+    /// more.
     async fn answer(&self, question: Question, top: usize) -> Option<Answer> {
-        let question = Arc::new(question);
         for retry in [false, true] {
             let engine = self.library.engine();
-            let (asked, searching) = (Arc::clone(&question), Arc::clone(&engine));
-            let failure =
-                match tokio::task::spawn_blocking(move || searching.ask(&asked, top)).await {
-                    Ok(Ok(answer)) => return Some(answer),
-                    Ok(Err(e)) => e.to_string(),
-                    Err(e) => format!("the search panicked: {e}"),
-                };
+            let failure = match self
+                .batcher
+                .ask(Arc::clone(&engine), question.clone(), top)
+                .await
+            {
+                Ok(answer) => return Some(answer),
+                Err(failure) => failure,
+            };
             if retry {
                 warn!(error = %failure, "search failed again on the rebuilt index");
                 break;

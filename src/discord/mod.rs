@@ -5,6 +5,7 @@
 //! the [`Library`] swaps in a new index when the corpus is edited or another
 //! process rebuilds it.
 
+mod batch;
 mod handler;
 mod send;
 mod state;
