@@ -489,3 +489,29 @@ fn a_definite_description_is_ranked_in_the_conversation_but_judged_on_its_own() 
     assert_eq!(lines[3]["understood_as"], Value::Null);
     assert!(!best(&lines[3]).contains("CCR5"), "{out}");
 }
+
+// A follow-up worded to stand alone without a definite description ("which
+// receptor gets knocked out?" after HIV) is ranked with the conversation's
+// words at a quarter of their weight; a new subject asked without an opening
+// that finds what it finds alone says nothing of the conversation. With the
+// shipped models, as the measurements were made.
+#[test]
+fn a_question_worded_to_stand_alone_leans_a_little_on_the_conversation() {
+    let dir = workspace();
+    let out = stdout_of(
+        citebot_with_model(dir.path())
+            .args(["chat", "--json"])
+            .write_stdin(
+                "could gene therapy one day cure HIV\nwhich receptor gets knocked out?\n\
+         how do oncolytic viruses kill tumour cells\n",
+            ),
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 3, "{out}");
+    let best = |line: &Value| line["passages"][0]["text"].as_str().unwrap().to_string();
+    assert!(best(&lines[1]).contains("CCR5"), "{out}");
+    let understood = lines[1]["understood_as"].as_str().unwrap();
+    assert!(understood.contains("HIV"), "{understood}");
+    assert!(best(&lines[2]).contains("oncolytic viruses"), "{out}");
+    assert_eq!(lines[2]["understood_as"], Value::Null, "{out}");
+}

@@ -7,9 +7,9 @@
 //! an opening "and" or "what about", too few words of its own to stand
 //! alone; and a question that says it starts afresh ("btw", "unrelated")
 //! carries nothing, nor do the follow-ups after it carry what came before it.
-//! A question of its own words that names something as known ("the
-//! receptor recognises what?") is ranked with the carried words at half
-//! weight but judged on its own.
+//! A question of its own words is ranked with the carried words at a lesser
+//! weight (half where it names something as known, "the receptor recognises
+//! what?", a quarter otherwise) but judged on its own.
 
 use super::retrieve::Lookup;
 use crate::analysis::{self, Token};
@@ -106,10 +106,19 @@ const CARRIED: usize = 6;
 /// Words of an answer's sentence carried: its rarest.
 const ANSWER_WORDS: usize = 2;
 
-/// The carried words' weight in a follow-up that [`Stance::Refers`] to
-/// something, against one that leans on the conversation: half, so that they
-/// help rank its passages without pulling a new subject back to the old one.
-pub(crate) const REFERS_SHARE: f32 = 0.5;
+/// The carried words' weight in a question worded to stand alone, against
+/// one that leans on the conversation: a half where it [`Stance::Refers`] to
+/// something, a quarter otherwise, so that they help rank its passages
+/// without pulling a new subject back to the old one (on the fourteen
+/// conversation sets before the fifteenth, a half for every such question
+/// lost more new subjects than it gained).
+pub(crate) fn lent_share(stance: Stance) -> f32 {
+    match stance {
+        Stance::Refers => 0.5,
+        Stance::Alone => 0.25,
+        Stance::Leans | Stance::Fresh => 1.0,
+    }
+}
 
 pub(crate) fn stance(tokens: &[Token]) -> Stance {
     if fresh_opening(tokens).is_some() {

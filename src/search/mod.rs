@@ -124,7 +124,7 @@ impl Engine {
         }
         let tokens = crate::analysis::tokens(read.text);
         let stance = context::stance(&tokens);
-        if matches!(stance, Stance::Fresh | Stance::Alone) {
+        if stance == Stance::Fresh {
             return self.settled(question, read, top, None, &[]);
         }
         let lookup = Lookup::new(&self.index);
@@ -140,19 +140,20 @@ impl Engine {
             answer.leaned = true;
             return Ok(answer);
         }
-        // A question worded to stand alone that names something by a
-        // definite description ("which vector corrects the stem cells?")
-        // often means the conversation's subject: the conversation's words,
-        // at a lesser weight, help choose among the passages. (Without one,
-        // "monitoring treated patients", it is more often a new subject, read
-        // on its own above.) Whether the corpus answers it at all is judged
-        // on its own words, so that the conversation cannot make an unrelated
-        // question ("what is the capital of Peru?") look covered; and what
-        // later turns carry from it is what it asked, not what it was lent.
+        // A question worded to stand alone may still mean the conversation's
+        // subject: its words, at a lesser weight (less still without a
+        // definite description: "monitoring treated patients" is more often
+        // a new subject than "which vector corrects the stem cells?"), help
+        // choose among the passages without outweighing the question's own.
+        // Whether the corpus answers it at all is judged on its own words, so
+        // that the conversation cannot make an unrelated question ("what is
+        // the capital of Peru?") look covered; and what later turns carry
+        // from it is what it asked, not what it was lent.
+        let share = context::lent_share(stance);
         let carried: Vec<Carried> = carried
             .into_iter()
             .map(|c| Carried {
-                weight: c.weight * context::REFERS_SHARE,
+                weight: c.weight * share,
                 ..c
             })
             .collect();
@@ -167,8 +168,12 @@ impl Engine {
         if alone.verdict == Verdict::Greeting {
             return Ok(alone);
         }
-        let mut answer = self.settled(question, read, top, vector, &carried)?;
-        answer.understood_as = Some(understood);
+        // Its verdict is the reading alone's: this reading only ranks, and
+        // the second opinion is not asked of it.
+        let mut answer = self.answer(question, read, top, vector, &carried)?.answer;
+        // Said only where the conversation's words changed the answer: a new
+        // subject that finds what it found alone was read on its own.
+        answer.understood_as = (top_passage(&answer) != top_passage(&alone)).then_some(understood);
         answer.verdict = alone.verdict;
         answer.confidence = alone.confidence;
         answer.second_similarity = alone.second_similarity;
@@ -482,6 +487,12 @@ struct Read<'t> {
     notice: Option<String>,
     /// It opened by starting afresh ("btw, …"), which is not read.
     afresh: bool,
+}
+
+/// Where `answer`'s first passage is: its file and its place in it.
+fn top_passage(answer: &Answer) -> Option<(&str, u32)> {
+    let passage = &answer.hits.first()?.passage;
+    Some((passage.citation.file.as_str(), passage.ordinal))
 }
 
 /// The candidates as ranked hits, with what is shown of each.
