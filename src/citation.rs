@@ -365,7 +365,7 @@ pub fn check_document(path: &str, format: Format, bytes: &[u8]) -> Result<Checke
         };
         // The edge the index stores for the passage, found the same way.
         let edge = fragment_edge(page, &passage.text);
-        for sentence in sentences(&passage.text) {
+        for sentence in shown_sentences(&passage.text) {
             report.fragments += 1;
             // The browser highlights from the start's first match to the
             // end's next one: right when that is the sentence's words, no more.
@@ -391,7 +391,7 @@ fn preview(text: &str) -> String {
     crate::render::cut(&corpus::collapse_space([text]), 70)
 }
 
-/// A passage's sentences as the answer path cuts them (a best sentence is one of these).
+/// A passage's sentences as the answer path cuts them.
 fn sentences(text: &str) -> Vec<Range<usize>> {
     crate::analysis::Analysed::of(text)
         .sentences
@@ -401,6 +401,20 @@ fn sentences(text: &str) -> Vec<Range<usize>> {
                 .is_some_and(|s| s.chars().any(char::is_alphanumeric))
         })
         .collect()
+}
+
+/// What the answer path can show of a passage as its best sentence: each
+/// sentence, and a lead-in with the lines it introduces.
+fn shown_sentences(text: &str) -> Vec<Range<usize>> {
+    let all = sentences(text);
+    let mut shown = all.clone();
+    for sentence in &all {
+        let with = passages::with_what_it_introduces(text, &all, sentence.clone());
+        if with != *sentence {
+            shown.push(with);
+        }
+    }
+    shown
 }
 
 /// The words (letters and digits runs) of a text, lowercased.

@@ -2,6 +2,8 @@
 //! lead-in sentence when they fit together, a very short paragraph joins its
 //! neighbour, and a long one is cut at sentence boundaries into even parts.
 
+use std::ops::Range;
+
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::{Block, BlockKind, Document};
@@ -160,6 +162,44 @@ impl<'a, T> Group<'a, T> {
 
 /// What opens a list item's line in a passage's text.
 pub(crate) const LIST_MARK: &str = "• ";
+
+/// Words a lead-in and the list lines it introduces may run to.
+const LEAD_IN_WORDS: usize = 60;
+
+/// `best`, and when it is a lead-in to a list ("Viral vectors are:") the
+/// list's lines, as many as [`LEAD_IN_WORDS`] allow and the first always:
+/// shown alone, a lead-in promises an answer and gives none. (A lead-in to
+/// code stays alone: a code line is no answer either, and its words recur
+/// on a page more than a sentence's.)
+pub(crate) fn with_what_it_introduces(
+    text: &str,
+    sentences: &[Range<usize>],
+    best: Range<usize>,
+) -> Range<usize> {
+    let words = |range: &Range<usize>| {
+        text.get(range.clone())
+            .map_or(0, |s| s.split_whitespace().count())
+    };
+    if !text
+        .get(best.clone())
+        .is_some_and(|s| s.trim_end().ends_with(':'))
+    {
+        return best;
+    }
+    let mut shown = best.clone();
+    let mut count = words(&best);
+    for (i, next) in sentences.iter().filter(|s| s.start >= best.end).enumerate() {
+        let listed = text
+            .get(next.clone())
+            .is_some_and(|s| s.starts_with(LIST_MARK));
+        if !listed || (i > 0 && count + words(next) > LEAD_IN_WORDS) {
+            break;
+        }
+        count += words(next);
+        shown.end = next.end;
+    }
+    shown
+}
 
 fn is_lead_in(block: &Block) -> bool {
     block.text.trim_end().ends_with(':')
@@ -344,6 +384,38 @@ mod tests {
     use crate::corpus::parse_str as parse;
     use proptest::prelude::*;
     use unicode_segmentation::UnicodeSegmentation;
+
+    fn sentences(text: &str) -> Vec<Range<usize>> {
+        crate::analysis::Analysed::of(text).sentences
+    }
+
+    #[test]
+    fn a_lead_in_is_shown_with_the_list_it_introduces() {
+        let text = "Viral vectors are:\n• integrative: inserted into the host DNA,\n• non-integrative: kept apart.\nAll are engineered.";
+        let all = sentences(text);
+        let shown = with_what_it_introduces(text, &all, all[0].clone());
+        assert_eq!(
+            &text[shown],
+            "Viral vectors are:\n• integrative: inserted into the host DNA,\n• non-integrative: kept apart."
+        );
+    }
+
+    #[test]
+    fn a_long_list_is_cut_after_its_first_line_and_others_stay_alone() {
+        let item = format!("• {}.", vec!["word"; 50].join(" "));
+        let text = format!("Two kinds:\n{item}\n{item}");
+        let all = sentences(&text);
+        let shown = with_what_it_introduces(&text, &all, all[0].clone());
+        assert_eq!(&text[shown], format!("Two kinds:\n{item}"));
+        // A plain sentence, and a lead-in to code rather than to a list.
+        for alone in [
+            "A sentence. Another one.",
+            "It fails with this:\nld: cannot find -lc\n",
+        ] {
+            let all = sentences(alone);
+            assert_eq!(with_what_it_introduces(alone, &all, all[0].clone()), all[0]);
+        }
+    }
 
     fn words_of(texts: impl IntoIterator<Item = String>) -> Vec<String> {
         texts
