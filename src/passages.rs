@@ -180,10 +180,7 @@ pub(crate) fn with_what_it_introduces(
         text.get(range.clone())
             .map_or(0, |s| s.split_whitespace().count())
     };
-    if !text
-        .get(best.clone())
-        .is_some_and(|s| s.trim_end().ends_with(':'))
-    {
+    if !text.get(best.clone()).is_some_and(is_lead_in) {
         return best;
     }
     let mut shown = best.clone();
@@ -201,8 +198,9 @@ pub(crate) fn with_what_it_introduces(
     shown
 }
 
-fn is_lead_in(block: &Block) -> bool {
-    block.text.trim_end().ends_with(':')
+/// Whether `text` introduces what follows it ("Viral vectors are:").
+fn is_lead_in(text: &str) -> bool {
+    text.trim_end().ends_with(':')
 }
 
 /// Cuts a document into passages.
@@ -238,7 +236,7 @@ pub fn split_measured<T>(
             && match (last_block.kind, block.kind) {
                 // An item follows its lead-in or the items before it.
                 (BlockKind::Paragraph, BlockKind::ListItem) => {
-                    is_lead_in(last_block) && last.fits(words, MAX_WORDS)
+                    is_lead_in(&last_block.text) && last.fits(words, MAX_WORDS)
                 }
                 (BlockKind::ListItem, BlockKind::ListItem) => last.fits(words, LIST_GROUP_WORDS),
                 (BlockKind::Caption, _) | (_, BlockKind::Caption) => false,
@@ -246,7 +244,7 @@ pub fn split_measured<T>(
                 // it, except a lead-in ("Viral vectors are:"), which opens the
                 // passage of what it introduces.
                 (BlockKind::Paragraph, BlockKind::Paragraph) => {
-                    (last.words < MIN_WORDS || (words < MIN_WORDS && !is_lead_in(block)))
+                    (last.words < MIN_WORDS || (words < MIN_WORDS && !is_lead_in(&block.text)))
                         && last.fits(words, MAX_WORDS)
                 }
                 _ => false,
