@@ -2,7 +2,8 @@
 //! search; the floors are the figures measured when they were last raised.
 //! The answered and abstained floors of the question sets were measured again
 //! (2026-12-06) when the verdict took a second model's opinion: the
-//! first-run figures quoted below are those runs' own, the floors today's.
+//! first-run figures quoted below are those runs' own, the floors today's;
+//! again (2026-12-07) when the threshold went from 0.71 to 0.66.
 
 use citebot::eval;
 
@@ -82,7 +83,7 @@ fn dev_questions_stay_at_or_above_the_measured_floor() {
             hit_at_3: 0.92,
             mrr_at_10: 0.84,
             answered: 0.98,
-            abstained: 0.68,
+            abstained: 0.63,
         },
     );
 }
@@ -98,7 +99,7 @@ fn second_questions_stay_at_or_above_the_measured_floor() {
             hit_at_3: 0.96,
             mrr_at_10: 0.92,
             answered: 0.98,
-            abstained: 0.73,
+            abstained: 0.66,
         },
     );
 }
@@ -131,7 +132,7 @@ fn fourth_questions_stay_at_or_above_the_measured_floor() {
             hit_at_1: 0.87,
             hit_at_3: 0.95,
             mrr_at_10: 0.92,
-            answered: 0.93,
+            answered: 0.95,
             abstained: 0.84,
         },
     );
@@ -149,7 +150,7 @@ fn fifth_questions_stay_at_or_above_the_measured_floor() {
             hit_at_1: 0.74,
             hit_at_3: 0.95,
             mrr_at_10: 0.85,
-            answered: 0.97,
+            answered: 1.0,
             abstained: 0.92,
         },
     );
@@ -165,8 +166,8 @@ fn normans_questions_stay_at_or_above_the_measured_floor() {
             hit_at_1: 0.90,
             hit_at_3: 0.98,
             mrr_at_10: 0.94,
-            answered: 0.96,
-            abstained: 0.1,
+            answered: 0.97,
+            abstained: 0.07,
         },
     );
 }
@@ -190,8 +191,8 @@ fn normans_as_a_pdf_stays_at_or_above_the_measured_floor() {
             hit_at_1: 0.86,
             hit_at_3: 0.95,
             mrr_at_10: 0.91,
-            answered: 0.96,
-            abstained: 0.09,
+            answered: 0.97,
+            abstained: 0.07,
         },
     );
 }
@@ -206,8 +207,8 @@ fn sky_questions_stay_at_or_above_the_measured_floor() {
             hit_at_1: 0.98,
             hit_at_3: 1.0,
             mrr_at_10: 0.98,
-            answered: 0.97,
-            abstained: 0.05,
+            answered: 0.98,
+            abstained: 0.04,
         },
     );
 }
@@ -228,8 +229,8 @@ fn python_sockets_questions_stay_at_or_above_the_measured_floor() {
             hit_at_1: 0.70,
             hit_at_3: 0.91,
             mrr_at_10: 0.81,
-            answered: 0.93,
-            abstained: 0.66,
+            answered: 0.95,
+            abstained: 0.5,
         },
     );
 }
@@ -284,7 +285,7 @@ fn seventh_questions_stay_at_or_above_the_measured_floor() {
             hit_at_1: 0.82,
             hit_at_3: 0.96,
             mrr_at_10: 0.88,
-            answered: 0.94,
+            answered: 0.96,
             abstained: 0.57,
         },
     );
@@ -322,7 +323,7 @@ fn ninth_questions_stay_at_or_above_the_measured_floor() {
             hit_at_1: 0.80,
             hit_at_3: 0.93,
             mrr_at_10: 0.87,
-            answered: 0.91,
+            answered: 0.96,
             abstained: 0.71,
         },
     );
@@ -341,7 +342,7 @@ fn tenth_questions_stay_at_or_above_the_measured_floor() {
             hit_at_1: 0.78,
             hit_at_3: 0.90,
             mrr_at_10: 0.85,
-            answered: 0.98,
+            answered: 1.0,
             abstained: 0.57,
         },
     );
@@ -361,15 +362,16 @@ fn eleventh_questions_stay_at_or_above_the_measured_floor() {
             hit_at_3: 0.94,
             mrr_at_10: 0.90,
             answered: 1.0,
-            abstained: 0.57,
+            abstained: 0.42,
         },
     );
 }
 
 /// The twelfth set, frozen before its first run (2026-12-06), the first
 /// with the verdict's second opinion (fitted on the ten sets before the
-/// eleventh); the floors are that first run's figures: Hit@1 0.786, Hit@3
-/// 0.943, MRR@10 0.864, answered 0.929, abstained 0.571.
+/// eleventh). Its first run: Hit@1 0.786, Hit@3 0.943, MRR@10 0.864,
+/// answered 0.929, abstained 0.571; the threshold was then chosen on it and
+/// the thirteenth.
 #[test]
 fn twelfth_questions_stay_at_or_above_the_measured_floor() {
     holds(
@@ -379,7 +381,7 @@ fn twelfth_questions_stay_at_or_above_the_measured_floor() {
             hit_at_1: 0.78,
             hit_at_3: 0.94,
             mrr_at_10: 0.86,
-            answered: 0.92,
+            answered: 0.95,
             abstained: 0.57,
         },
     );
@@ -387,8 +389,8 @@ fn twelfth_questions_stay_at_or_above_the_measured_floor() {
 
 /// The thirteenth set (2026-12-07), frozen before its first run, nothing
 /// tested on it: the second estimate of the verdict with the second opinion.
-/// The floors are that first run's figures: Hit@1 0.800, Hit@3 0.971,
-/// MRR@10 0.885, answered 0.900, abstained 0.786.
+/// Its first run: Hit@1 0.800, Hit@3 0.971, MRR@10 0.885, answered 0.900,
+/// abstained 0.786; the threshold was then chosen on it and the twelfth.
 #[test]
 fn thirteenth_questions_stay_at_or_above_the_measured_floor() {
     holds(
@@ -398,8 +400,27 @@ fn thirteenth_questions_stay_at_or_above_the_measured_floor() {
             hit_at_1: 0.79,
             hit_at_3: 0.97,
             mrr_at_10: 0.88,
-            answered: 0.9,
+            answered: 0.95,
             abstained: 0.78,
+        },
+    );
+}
+
+/// The fourteenth set (2026-12-07), frozen before its first run, which was
+/// made with the threshold it was written to estimate (0.66, chosen on the
+/// twelfth and thirteenth sets): Hit@1 0.826, Hit@3 0.907, MRR@10 0.876,
+/// answered 0.953 (82 of 86), off-topic declined 7 of 7, near-topic 2 of 7.
+#[test]
+fn fourteenth_questions_stay_at_or_above_the_measured_floor() {
+    holds(
+        "tests/eval/fourteenth-questions.jsonl",
+        100,
+        Floors {
+            hit_at_1: 0.82,
+            hit_at_3: 0.9,
+            mrr_at_10: 0.87,
+            answered: 0.95,
+            abstained: 0.64,
         },
     );
 }
@@ -667,7 +688,7 @@ fn conversations_eleventh_stay_at_or_above_the_measured_floor() {
             answered: 0.93,
             gap: 0.13,
             added: 0.18,
-            declined: 0.83,
+            declined: 0.66,
         },
     );
 }
@@ -743,7 +764,7 @@ fn conversations_fifteenth_stay_at_or_above_the_measured_floor() {
             answered: 0.8,
             gap: 0.12,
             added: 0.13,
-            declined: 0.66,
+            declined: 0.55,
         },
     );
 }
