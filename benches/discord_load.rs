@@ -2,7 +2,10 @@
 //! flight, then 300 three-turn conversations (an `/ask` and two follow-ups
 //! in its thread), 30 in flight; prints p50/p99 from injection to the
 //! answer arriving at the fake, and how many never arrived. Run with
-//! `cargo bench --bench discord_load`.
+//! `cargo bench --bench discord_load`. With `CITEBOT_LOAD_BINARY` set to a
+//! built `citebot`, the bot is that binary's `citebot serve` in a process of
+//! its own (its index built beforehand by its `citebot index`), and the bench
+//! also prints the peak RSS of the serving process alone.
 
 // The bench uses a few of the test helpers.
 #[path = "../tests/fake_discord/mod.rs"]
@@ -49,18 +52,24 @@ async fn run() {
     let mut config = Config::default();
     config.discord.cooldown_secs = 0.0;
     config.discord.feedback_log = dir.path().join("feedback.jsonl");
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let options = ServeOptions {
-        token: Token::new("load-token"),
-        api_base: Some(fake.base.clone()),
-        corpus: dir.path().join("corpus"),
-        index: dir.path().join("index"),
-        config,
-        shards: None,
+    let bot = match std::env::var_os("CITEBOT_LOAD_BINARY") {
+        Some(binary) => Bot::Process(serve_process(&binary, &fake, dir.path(), &config)),
+        None => {
+            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let options = ServeOptions {
+                token: Token::new("load-token"),
+                api_base: Some(fake.base.clone()),
+                corpus: dir.path().join("corpus"),
+                index: dir.path().join("index"),
+                config,
+                shards: None,
+            };
+            let task = tokio::spawn(serve(options, async move {
+                let _ = stop_rx.await;
+            }));
+            Bot::InProcess(stop_tx, task)
+        }
     };
-    let bot = tokio::spawn(serve(options, async move {
-        let _ = stop_rx.await;
-    }));
     fake.wait_ready(1).await;
     // Let command registration settle before measuring.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -109,8 +118,73 @@ async fn run() {
     let elapsed = started.elapsed();
     report("/ask", TOTAL, &mut latencies, elapsed);
     conversations(&fake).await;
-    let _ = stop_tx.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(20), bot).await;
+    match bot {
+        Bot::InProcess(stop_tx, task) => {
+            let _ = stop_tx.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(20), task).await;
+        }
+        Bot::Process(mut child) => {
+            // VmHWM: the process's peak resident set, read before it exits.
+            let status =
+                std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+            let peak = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .map_or("unknown".to_string(), |kb| kb.trim().to_string());
+            println!("discord_load: citebot serve peak RSS {peak}");
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The bot under load: `serve` in this process, or a `citebot serve` process.
+enum Bot {
+    InProcess(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    ),
+    Process(std::process::Child),
+}
+
+/// Builds the index with `binary index`, then starts `binary serve` on the
+/// fake Discord, with the bench's settings in a configuration file.
+fn serve_process(
+    binary: &std::ffi::OsStr,
+    fake: &FakeDiscord,
+    dir: &std::path::Path,
+    config: &Config,
+) -> std::process::Child {
+    let file = dir.join("citebot.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[discord]\ncooldown_secs = {}\nfeedback_log = {:?}\n",
+            config.discord.cooldown_secs, config.discord.feedback_log
+        ),
+    )
+    .expect("write the configuration");
+    let command = |args: &[&str]| {
+        let mut command = std::process::Command::new(binary);
+        command
+            .args(args)
+            .current_dir(dir)
+            .env("CITEBOT_CONFIG", &file)
+            .env_remove("CITEBOT_CORPUS")
+            .env_remove("CITEBOT_INDEX")
+            .stdout(std::process::Stdio::null());
+        command
+    };
+    let built = command(&["index"]).status().expect("citebot index runs");
+    assert!(built.success(), "citebot index failed");
+    command(&["serve"])
+        .env("DISCORD_TOKEN", "load-token")
+        .env("DISCORD_API_BASE", &fake.base)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .spawn()
+        .expect("citebot serve starts")
 }
 
 fn report(what: &str, total: usize, latencies: &mut [Duration], elapsed: Duration) {
