@@ -192,59 +192,14 @@ impl Engine {
         threads: usize,
     ) -> Vec<Result<Answer, Error>> {
         let share = questions.len().div_ceil(threads.max(1)).max(1);
+        if share >= questions.len() {
+            // One share: answered on this thread, without starting another.
+            return self.ask_together(questions, top);
+        }
         std::thread::scope(|scope| {
             let workers: Vec<_> = questions
                 .chunks(share)
-                .map(|chunk| {
-                    scope.spawn(move || {
-                        // A follow-up's encoding depends on its conversation:
-                        // `ask` makes it; the others are encoded together here.
-                        let reads: Vec<Option<Read>> = chunk
-                            .iter()
-                            .map(|q| q.earlier.is_empty().then(|| self.read_part(&q.text)))
-                            .collect();
-                        let texts: Vec<&str> = reads.iter().flatten().map(|r| r.text).collect();
-                        let mut vectors = match &self.semantic {
-                            Some(semantic) => semantic.encode_batch(&texts),
-                            None => Vec::new(),
-                        }
-                        .into_iter();
-                        let drafts: Vec<Result<Draft, Error>> = chunk
-                            .iter()
-                            .zip(reads)
-                            .map(|(q, read)| match read {
-                                Some(read) => self.answer(q, read, top, vectors.next(), &[]),
-                                None => self.ask(q, top).map(Draft::decided),
-                            })
-                            .collect();
-                        // The questions the second opinion can decide, encoded together too.
-                        let undecided: Vec<&str> = drafts
-                            .iter()
-                            .flatten()
-                            .filter_map(|d| Some(d.undecided.as_ref()?.text))
-                            .collect();
-                        let mut opinions = match &self.second {
-                            Some(second) if !undecided.is_empty() => {
-                                second.encode_batch(&undecided)
-                            }
-                            _ => Vec::new(),
-                        }
-                        .into_iter();
-                        drafts
-                            .into_iter()
-                            .map(|draft| {
-                                let draft = draft?;
-                                Ok(match draft.undecided {
-                                    Some(_) => match opinions.next() {
-                                        Some(vector) => self.settle(draft, &vector),
-                                        None => draft.answer,
-                                    },
-                                    None => draft.answer,
-                                })
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
+                .map(|chunk| scope.spawn(move || self.ask_together(chunk, top)))
                 .collect();
             workers
                 .into_iter()
@@ -254,6 +209,55 @@ impl Engine {
                 })
                 .collect()
         })
+    }
+
+    /// Answers `questions` on this thread, each model encoding them in one
+    /// pass.
+    fn ask_together(&self, questions: &[Question], top: usize) -> Vec<Result<Answer, Error>> {
+        // A follow-up's encoding depends on its conversation:
+        // `ask` makes it; the others are encoded together here.
+        let reads: Vec<Option<Read>> = questions
+            .iter()
+            .map(|q| q.earlier.is_empty().then(|| self.read_part(&q.text)))
+            .collect();
+        let texts: Vec<&str> = reads.iter().flatten().map(|r| r.text).collect();
+        let mut vectors = match &self.semantic {
+            Some(semantic) => semantic.encode_batch(&texts),
+            None => Vec::new(),
+        }
+        .into_iter();
+        let drafts: Vec<Result<Draft, Error>> = questions
+            .iter()
+            .zip(reads)
+            .map(|(q, read)| match read {
+                Some(read) => self.answer(q, read, top, vectors.next(), &[]),
+                None => self.ask(q, top).map(Draft::decided),
+            })
+            .collect();
+        // The questions the second opinion can decide, encoded together too.
+        let undecided: Vec<&str> = drafts
+            .iter()
+            .flatten()
+            .filter_map(|d| Some(d.undecided.as_ref()?.text))
+            .collect();
+        let mut opinions = match &self.second {
+            Some(second) if !undecided.is_empty() => second.encode_batch(&undecided),
+            _ => Vec::new(),
+        }
+        .into_iter();
+        drafts
+            .into_iter()
+            .map(|draft| {
+                let draft = draft?;
+                Ok(match draft.undecided {
+                    Some(_) => match opinions.next() {
+                        Some(vector) => self.settle(draft, &vector),
+                        None => draft.answer,
+                    },
+                    None => draft.answer,
+                })
+            })
+            .collect()
     }
 
     /// The part of `text` that is read: without an opening that only says
