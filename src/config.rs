@@ -51,8 +51,8 @@ pub struct SearchConfig {
     /// first question sets; the threshold is the highest answering 0.95 of
     /// the answerable questions of the two sets the verdict was never
     /// fitted on, which declines every off-topic question they hold
-    /// (QUALITY.md, "Risk and coverage"); without a model `min_known_share`
-    /// and `min_coverage` decide.
+    /// (QUALITY.md, "The threshold, chosen again"); without a model
+    /// `min_known_share` and `min_coverage` decide.
     pub confidence_similarity: f32,
     pub confidence_coverage: f32,
     pub min_confidence: f32,
