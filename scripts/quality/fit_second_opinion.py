@@ -21,6 +21,8 @@ import sys
 
 import numpy as np
 
+import ask_always
+
 BINARY, OUT = sys.argv[1], sys.argv[2]
 ARTICLE = ["dev", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
 SETS = {s: ("corpus", f"tests/eval/{s}-questions.jsonl") for s in ARTICLE[1:] + ["eleventh"]}
@@ -30,12 +32,7 @@ for name, folder in [("normans", "outside/normans"), ("sky", "outside/sky"),
     SETS[name] = (f"tests/eval/{folder}/corpus", f"tests/eval/{folder}/questions.jsonl")
 MIN_CONFIDENCE, SHARE, PERCENTILE = 0.71, 0.97, 5
 
-os.makedirs(OUT, exist_ok=True)
-config = os.path.join(OUT, "ask-always.toml")
-with open(config, "w") as f:
-    f.write("[search]\nmin_confidence = -10.0\nmin_known_share = 0.0\nmin_coverage = 0.0\n"
-            "greetings = false\nsecond_opinion_weight = 100.0\nsecond_opinion_pivot = 0.0\n"
-            "second_opinion_range = [-1.0, 1.0]\n")
+config = ask_always.write(OUT)
 rows = {}
 for name, (corpus, questions) in SETS.items():
     dump = os.path.join(OUT, name + ".jsonl")
@@ -44,7 +41,7 @@ for name, (corpus, questions) in SETS.items():
         subprocess.run([BINARY, "eval", questions, "--corpus", corpus, "--index", index, "-k", "10",
                         "--dump", dump], env={**os.environ, "CITEBOT_CONFIG": config},
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rows[name] = [(r["confidence"] - 100 * r["second_similarity"], r["second_similarity"], r["answerable"])
+    rows[name] = [(ask_always.semantic_confidence(r), r["second_similarity"], r["answerable"])
                   for r in map(json.loads, open(dump)) if r["second_similarity"] is not None]
 
 

@@ -16,6 +16,8 @@ import os
 import subprocess
 import sys
 
+import ask_always
+
 BINARY, OUT = sys.argv[1], sys.argv[2]
 WEIGHT, PIVOT, LOW, HIGH = 2.149, 0.685, 0.561, 0.861  # [search] second_opinion_*
 SHIPPED = 0.66  # [search] min_confidence, the threshold the configured run uses
@@ -24,12 +26,7 @@ EARLIER = ["dev", "second", "third", "fourth", "fifth", "sixth", "seventh", "eig
 CHOSEN_ON = ["twelfth", "thirteenth"]
 THRESHOLDS = [0.56, 0.60, 0.62, 0.64, 0.66, 0.68, 0.70, 0.71, 0.74]
 
-os.makedirs(OUT, exist_ok=True)
-open_config = os.path.join(OUT, "ask-always.toml")
-with open(open_config, "w") as f:
-    f.write("[search]\nmin_confidence = -10.0\nmin_known_share = 0.0\nmin_coverage = 0.0\n"
-            "greetings = false\nsecond_opinion_weight = 100.0\nsecond_opinion_pivot = 0.0\n"
-            "second_opinion_range = [-1.0, 1.0]\nmin_confidence_follow_up = -10.0\n")
+open_config = ask_always.write(OUT)
 
 
 def dump(name, questions, config):
@@ -50,7 +47,7 @@ def rows(name):
         opinion = row["second_similarity"]
         score = row["confidence"]
         if opinion is not None:
-            score += WEIGHT * (min(max(opinion, LOW), HIGH) - PIVOT) - 100 * opinion
+            score = ask_always.semantic_confidence(row) + WEIGHT * (min(max(opinion, LOW), HIGH) - PIVOT)
         # Declined by the configured run though its score clears the threshold: declined
         # whatever the score.
         always_declined = not configured[question["id"]]["answered"] and score >= SHIPPED
