@@ -1,5 +1,6 @@
-//! Questions answered together. A question that finds a worker free is
-//! answered at once, alone; the ones that arrive while every worker is busy
+//! Questions answered together. A question (a follow-up too, encoded with
+//! its conversation's words) that finds a worker free is answered at once,
+//! alone; the ones that arrive while every worker is busy
 //! wait, and the next free worker answers all of them in one batch, where
 //! each model encodes them in one pass (about half of what encoding each
 //! alone costs). So a quiet channel waits for nothing, and a busy one spends
@@ -47,14 +48,6 @@ impl Batcher {
         question: Question,
         top: usize,
     ) -> Result<Answer, String> {
-        if !question.earlier.is_empty() {
-            // A follow-up is encoded with its conversation's words, alone
-            // whatever the batch: it would only wait for the others.
-            return match tokio::task::spawn_blocking(move || engine.ask(&question, top)).await {
-                Ok(answer) => answer.map_err(|e| e.to_string()),
-                Err(e) => Err(format!("the search panicked: {e}")),
-            };
-        }
         let (reply, answer) = oneshot::channel();
         let waiting = Waiting {
             engine,
@@ -133,10 +126,11 @@ fn answer_all(mut batch: Vec<Waiting>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::answer::Turn;
     use crate::testing::{corpus_with, engine_with_model};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn questions_asked_together_get_their_own_answers() {
+    async fn questions_and_follow_ups_asked_together_get_their_own_answers() {
         let dir = corpus_with(
             "# Pets\n\n## Cats\n\nCats purr when they are content.\n\n\
              ## Dogs\n\nDogs bark at strangers who come near the house.\n",
@@ -145,24 +139,44 @@ mod tests {
         // One worker: while it answers the first question the others wait,
         // and are answered together.
         let batcher = Arc::new(Batcher::start(1));
+        let dogs = Turn {
+            question: "what do dogs do".to_string(),
+            answer: Some("Dogs bark at strangers who come near the house.".to_string()),
+        };
         let asks: Vec<_> = (0..40)
             .map(|i| {
                 let (batcher, engine) = (Arc::clone(&batcher), Arc::clone(&engine));
-                let (text, top) = match i % 3 {
+                let (text, top) = match i % 4 {
                     0 => ("why do cats purr", 1),
                     1 => ("what do dogs bark at", 1),
-                    _ => ("what do dogs bark at", 2),
+                    2 => ("what do dogs bark at", 2),
+                    _ => ("and at whom?", 1),
                 };
-                let asked = async move { batcher.ask(engine, Question::new(text), top).await };
-                (text, top, tokio::spawn(asked))
+                // The last kind is a follow-up, batched with the others.
+                let question = match i % 4 {
+                    3 => Question::after(text, vec![dogs.clone()]),
+                    _ => Question::new(text),
+                };
+                let asked = {
+                    let question = question.clone();
+                    async move { batcher.ask(engine, question, top).await }
+                };
+                (question, top, tokio::spawn(asked))
             })
             .collect();
-        for (text, top, asked) in asks {
+        for (question, top, asked) in asks {
+            let text = &question.text;
             let answer = asked.await.unwrap().unwrap();
-            let alone = engine.ask(&Question::new(text), top).unwrap();
+            let alone = engine.ask(&question, top).unwrap();
             assert_eq!(answer.hits.len(), top, "{text}");
             assert_eq!(answer.hits[0].passage.text, alone.hits[0].passage.text);
             assert_eq!(answer.verdict, alone.verdict, "{text}");
+            assert_eq!(answer.understood_as, alone.understood_as, "{text}");
         }
+        assert!(engine
+            .ask(&Question::after("and at whom?", vec![dogs]), 1)
+            .unwrap()
+            .understood_as
+            .is_some());
     }
 }

@@ -118,67 +118,14 @@ impl Engine {
     /// over (and says so in `understood_as`); a question that opens by
     /// starting afresh ("btw, …") on its own, without that opening.
     pub fn ask(&self, question: &Question, top: usize) -> Result<Answer, Error> {
-        let read = self.read_part(&question.text);
-        if question.earlier.is_empty() || read.afresh {
-            return self.settled(question, read, top, None, &[]);
-        }
-        let tokens = crate::analysis::tokens(read.text);
-        let stance = context::stance(&tokens);
-        if stance == Stance::Fresh {
-            return self.settled(question, read, top, None, &[]);
-        }
-        let lookup = Lookup::new(&self.index);
-        let carried = context::carried(&lookup, &self.config, &question.earlier, &tokens)?;
-        if carried.is_empty() {
-            return self.settled(question, read, top, None, &[]);
-        }
-        let understood = context::understood(read.text, &carried);
-        if stance == Stance::Leans {
-            let vector = self.semantic.as_ref().map(|s| s.encode(&understood));
-            let mut answer = self.settled(question, read, top, vector, &carried)?;
-            answer.understood_as = Some(understood);
-            answer.leaned = true;
-            return Ok(answer);
-        }
-        // A question worded to stand alone may still mean the conversation's
-        // subject: its words, at a lesser weight (less still without a
-        // definite description: "monitoring treated patients" is more often
-        // a new subject than "which vector corrects the stem cells?"), help
-        // choose among the passages without outweighing the question's own.
-        // Whether the corpus answers it at all is judged on its own words, so
-        // that the conversation cannot make an unrelated question ("what is
-        // the capital of Peru?") look covered; and what later turns carry
-        // from it is what it asked, not what it was lent.
-        let share = context::lent_share(stance);
-        let carried: Vec<Carried> = carried
-            .into_iter()
-            .map(|c| Carried {
-                weight: c.weight * share,
-                ..c
-            })
-            .collect();
-        let (alone_vector, vector) = match &self.semantic {
-            Some(semantic) => {
-                let mut both = semantic.encode_batch(&[read.text, &understood]).into_iter();
-                (both.next(), both.next())
-            }
-            None => (None, None),
+        let plan = self.plan(question)?;
+        let vectors = self.encode(&plan.texts());
+        let pending = self.draft(question, plan, top, vectors)?;
+        let opinion = match (&self.second, pending.undecided()) {
+            (Some(second), Some(text)) => Some(second.encode(text)),
+            _ => None,
         };
-        let alone = self.settled(question, read.clone(), top, alone_vector, &[])?;
-        if alone.verdict == Verdict::Greeting {
-            return Ok(alone);
-        }
-        // Its verdict is the reading alone's: this reading only ranks, and
-        // the second opinion is not asked of it.
-        let mut answer = self.answer(question, read, top, vector, &carried)?.answer;
-        // Said only where the conversation's words changed the answer: a new
-        // subject that finds what it found alone was read on its own.
-        answer.understood_as = (top_passage(&answer) != top_passage(&alone)).then_some(understood);
-        answer.verdict = alone.verdict;
-        answer.confidence = alone.confidence;
-        answer.second_similarity = alone.second_similarity;
-        answer.objections = alone.objections;
-        Ok(answer)
+        Ok(self.complete(pending, opinion.as_deref()))
     }
 
     /// Answers `questions`, in order, as [`Engine::ask`] would one by one,
@@ -211,53 +158,187 @@ impl Engine {
         })
     }
 
-    /// Answers `questions` on this thread, each model encoding them in one
-    /// pass.
+    /// Answers `questions` on this thread, each model encoding all of them
+    /// (follow-ups with their conversation's words) in one pass.
     fn ask_together(&self, questions: &[Question], top: usize) -> Vec<Result<Answer, Error>> {
-        // A follow-up's encoding depends on its conversation:
-        // `ask` makes it; the others are encoded together here.
-        let reads: Vec<Option<Read>> = questions
+        let plans: Vec<Result<Plan, Error>> = questions.iter().map(|q| self.plan(q)).collect();
+        let mut vectors = {
+            let texts: Vec<&str> = plans.iter().flatten().flat_map(Plan::texts).collect();
+            match &self.semantic {
+                Some(semantic) => semantic.encode_batch(&texts),
+                None => Vec::new(),
+            }
+            .into_iter()
+        };
+        let pending: Vec<Result<Pending, Error>> = questions
             .iter()
-            .map(|q| q.earlier.is_empty().then(|| self.read_part(&q.text)))
-            .collect();
-        let texts: Vec<&str> = reads.iter().flatten().map(|r| r.text).collect();
-        let mut vectors = match &self.semantic {
-            Some(semantic) => semantic.encode_batch(&texts),
-            None => Vec::new(),
-        }
-        .into_iter();
-        let drafts: Vec<Result<Draft, Error>> = questions
-            .iter()
-            .zip(reads)
-            .map(|(q, read)| match read {
-                Some(read) => self.answer(q, read, top, vectors.next(), &[]),
-                None => self.ask(q, top).map(Draft::decided),
+            .zip(plans)
+            .map(|(q, plan)| {
+                let plan = plan?;
+                let own = plan.texts().iter().map(|_| vectors.next()).collect();
+                self.draft(q, plan, top, own)
             })
             .collect();
         // The questions the second opinion can decide, encoded together too.
-        let undecided: Vec<&str> = drafts
+        let undecided: Vec<&str> = pending
             .iter()
             .flatten()
-            .filter_map(|d| Some(d.undecided.as_ref()?.text))
+            .filter_map(Pending::undecided)
             .collect();
         let mut opinions = match &self.second {
             Some(second) if !undecided.is_empty() => second.encode_batch(&undecided),
             _ => Vec::new(),
         }
         .into_iter();
-        drafts
+        pending
             .into_iter()
-            .map(|draft| {
-                let draft = draft?;
-                Ok(match draft.undecided {
-                    Some(_) => match opinions.next() {
-                        Some(vector) => self.settle(draft, &vector),
-                        None => draft.answer,
-                    },
-                    None => draft.answer,
-                })
+            .map(|pending| {
+                let pending = pending?;
+                let opinion = pending.undecided().and_then(|_| opinions.next());
+                Ok(self.complete(pending, opinion.as_deref()))
             })
             .collect()
+    }
+
+    /// How `question` is to be read: on its own words, or with the words
+    /// its conversation lends it, fully where it leans on the turns before
+    /// and at a lesser weight, for the ranking only, where it is worded to
+    /// stand alone.
+    fn plan<'q>(&self, question: &'q Question) -> Result<Plan<'q>, Error> {
+        let read = self.read_part(&question.text);
+        if question.earlier.is_empty() || read.afresh {
+            return Ok(Plan::Alone(read));
+        }
+        let tokens = crate::analysis::tokens(read.text);
+        let stance = context::stance(&tokens);
+        if stance == Stance::Fresh {
+            return Ok(Plan::Alone(read));
+        }
+        let lookup = Lookup::new(&self.index);
+        let carried = context::carried(&lookup, &self.config, &question.earlier, &tokens)?;
+        if carried.is_empty() {
+            return Ok(Plan::Alone(read));
+        }
+        let understood = context::understood(read.text, &carried);
+        if stance == Stance::Leans {
+            return Ok(Plan::Leans {
+                read,
+                carried,
+                understood,
+            });
+        }
+        // A question worded to stand alone may still mean the conversation's
+        // subject: its words, at a lesser weight (less still without a
+        // definite description: "monitoring treated patients" is more often
+        // a new subject than "which vector corrects the stem cells?"), help
+        // choose among the passages without outweighing the question's own.
+        // Whether the corpus answers it at all is judged on its own words, so
+        // that the conversation cannot make an unrelated question ("what is
+        // the capital of Peru?") look covered; and what later turns carry
+        // from it is what it asked, not what it was lent.
+        let share = context::lent_share(stance);
+        let carried = carried
+            .into_iter()
+            .map(|c| Carried {
+                weight: c.weight * share,
+                ..c
+            })
+            .collect();
+        Ok(Plan::Lent {
+            read,
+            carried,
+            understood,
+        })
+    }
+
+    /// `texts` encoded by the semantic stage's model (nothing without one):
+    /// one alone as [`Semantic::encode`] does, several in one pass.
+    fn encode(&self, texts: &[&str]) -> Vec<Option<Vec<f32>>> {
+        match (&self.semantic, texts) {
+            (None, _) => texts.iter().map(|_| None).collect(),
+            (Some(semantic), [text]) => vec![Some(semantic.encode(text))],
+            (Some(semantic), _) => semantic.encode_batch(texts).into_iter().map(Some).collect(),
+        }
+    }
+
+    /// The answers `plan` makes of `question`, its texts encoded as
+    /// `vectors` ([`Plan::texts`]' order), their verdict still to settle.
+    fn draft<'q>(
+        &self,
+        question: &Question,
+        plan: Plan<'q>,
+        top: usize,
+        vectors: Vec<Option<Vec<f32>>>,
+    ) -> Result<Pending<'q>, Error> {
+        let mut vectors = vectors.into_iter().flatten();
+        match plan {
+            Plan::Alone(read) => Ok(Pending::One(self.answer(
+                question,
+                read,
+                top,
+                vectors.next(),
+                &[],
+            )?)),
+            Plan::Leans {
+                read,
+                carried,
+                understood,
+            } => {
+                let mut draft = self.answer(question, read, top, vectors.next(), &carried)?;
+                draft.answer.understood_as = Some(understood);
+                draft.answer.leaned = true;
+                Ok(Pending::One(draft))
+            }
+            Plan::Lent {
+                read,
+                carried,
+                understood,
+            } => {
+                let alone = self.answer(question, read.clone(), top, vectors.next(), &[])?;
+                if alone.answer.verdict == Verdict::Greeting {
+                    return Ok(Pending::One(alone));
+                }
+                // This reading only ranks: its verdict is the reading
+                // alone's, and the second opinion is not asked of it.
+                let ranked = self
+                    .answer(question, read, top, vectors.next(), &carried)?
+                    .answer;
+                Ok(Pending::Lent {
+                    alone,
+                    ranked,
+                    understood,
+                })
+            }
+        }
+    }
+
+    /// The answer `pending` comes to, with the second opinion's encoding of
+    /// the question where it was asked for ([`Pending::undecided`]).
+    fn complete(&self, pending: Pending, opinion: Option<&[f32]>) -> Answer {
+        let settle = |draft: Draft| match opinion {
+            Some(opinion) => self.settle(draft, opinion),
+            None => draft.answer,
+        };
+        match pending {
+            Pending::One(draft) => settle(draft),
+            Pending::Lent {
+                alone,
+                mut ranked,
+                understood,
+            } => {
+                let alone = settle(alone);
+                // Said only where the conversation's words changed the
+                // answer: a new subject that finds what it found alone was
+                // read on its own.
+                ranked.understood_as =
+                    (top_passage(&ranked) != top_passage(&alone)).then_some(understood);
+                ranked.verdict = alone.verdict;
+                ranked.confidence = alone.confidence;
+                ranked.second_similarity = alone.second_similarity;
+                ranked.objections = alone.objections;
+                ranked
+            }
+        }
     }
 
     /// The part of `text` that is read: without an opening that only says
@@ -281,26 +362,6 @@ impl Engine {
             notice,
             afresh,
         }
-    }
-
-    /// [`Engine::answer`] with its verdict settled, the second opinion asked
-    /// (the question encoded by its model) when it can change it.
-    fn settled(
-        &self,
-        question: &Question,
-        read: Read,
-        top: usize,
-        question_vector: Option<Vec<f32>>,
-        carried: &[Carried],
-    ) -> Result<Answer, Error> {
-        let draft = self.answer(question, read, top, question_vector, carried)?;
-        Ok(match (&self.second, &draft.undecided) {
-            (Some(second), Some(undecided)) => {
-                let vector = second.encode(undecided.text);
-                self.settle(draft, &vector)
-            }
-            _ => draft.answer,
-        })
     }
 
     /// [`Engine::ask`] for `question`, of which `read` is what is read, with
@@ -491,6 +552,60 @@ struct Read<'t> {
     notice: Option<String>,
     /// It opened by starting afresh ("btw, …"), which is not read.
     afresh: bool,
+}
+
+/// How a question is read in its conversation ([`Engine::plan`]).
+enum Plan<'q> {
+    /// On its own words: a first question, one that starts afresh, one its
+    /// conversation lends no word.
+    Alone(Read<'q>),
+    /// Leaning on the turns before: ranked and judged with the carried
+    /// words, and encoded with them.
+    Leans {
+        read: Read<'q>,
+        carried: Vec<Carried>,
+        understood: String,
+    },
+    /// Worded to stand alone: ranked with the carried words at a lesser
+    /// weight, judged on its own words.
+    Lent {
+        read: Read<'q>,
+        carried: Vec<Carried>,
+        understood: String,
+    },
+}
+
+impl Plan<'_> {
+    /// What the semantic stage's model encodes for it, in the order
+    /// [`Engine::draft`] reads the vectors.
+    fn texts(&self) -> Vec<&str> {
+        match self {
+            Plan::Alone(read) => vec![read.text],
+            Plan::Leans { understood, .. } => vec![understood],
+            Plan::Lent {
+                read, understood, ..
+            } => vec![read.text, understood],
+        }
+    }
+}
+
+/// A plan's answer, its verdict waiting for the second opinion.
+enum Pending<'q> {
+    One(Draft<'q>),
+    /// Ranked with the lent words, the verdict that of the reading `alone`.
+    Lent {
+        alone: Draft<'q>,
+        ranked: Answer,
+        understood: String,
+    },
+}
+
+impl Pending<'_> {
+    /// What the second opinion is to encode, when it can change the verdict.
+    fn undecided(&self) -> Option<&str> {
+        let (Pending::One(draft) | Pending::Lent { alone: draft, .. }) = self;
+        draft.undecided.as_ref().map(|u| u.text)
+    }
 }
 
 /// Where `answer`'s first passage is: its file and its place in it.

@@ -203,7 +203,13 @@ mod tests {
              ## Blood\n\nSickle cell disease is treated by editing blood stem cells.\n",
         );
         let engine = engine_with_model(&dir);
-        let questions: Vec<Question> = [
+        let glybera = || {
+            vec![Turn {
+                question: "what is glybera".to_string(),
+                answer: Some("Glybera costs around one million euros per treatment.".to_string()),
+            }]
+        };
+        let mut questions: Vec<Question> = [
             "how much does glybera cost",
             "hello",
             "what cures going blind",
@@ -214,6 +220,15 @@ mod tests {
         .into_iter()
         .map(Question::new)
         .collect();
+        // Follow-ups: one leaning on the turn before, one worded to stand
+        // alone (ranked with the lent words), one starting afresh.
+        for text in [
+            "how much is it?",
+            "which disease leads to blindness",
+            "btw what cures going blind",
+        ] {
+            questions.push(Question::after(text, glybera()));
+        }
         let together = engine.ask_many(&questions, 2, 2);
         assert_eq!(together.len(), questions.len());
         for (question, answer) in questions.iter().zip(together) {
@@ -228,7 +243,10 @@ mod tests {
             };
             assert_eq!(texts(&answer), texts(&alone), "{}", question.text);
             assert!((answer.confidence - alone.confidence).abs() < 1e-4);
+            assert_eq!(answer.understood_as, alone.understood_as);
+            assert_eq!(answer.leaned, alone.leaned);
         }
+        assert!(engine.ask(&questions[6], 2).unwrap().leaned);
     }
 
     // Issue 22: the second model is asked only when its opinion, anywhere in
