@@ -787,3 +787,21 @@ fn conversations_fifteenth_stay_at_or_above_the_measured_floor() {
         },
     );
 }
+
+// The sixteenth set (2026-12-07), frozen before its first run, no candidate:
+// the pipeline as it stands, follow-ups 0.529 (alone 0.276, standalone 0.736:
+// 0.207 behind), answered 0.736, unanswerable turns declined 4 of 9.
+#[test]
+fn conversations_sixteenth_stay_at_or_above_the_measured_floor() {
+    conversations_hold(
+        "tests/eval/conversations-sixteenth.jsonl",
+        30,
+        Conversations {
+            hit_at_1: 0.52,
+            answered: 0.73,
+            gap: 0.21,
+            added: 0.25,
+            declined: 0.44,
+        },
+    );
+}
