@@ -790,7 +790,9 @@ fn conversations_fifteenth_stay_at_or_above_the_measured_floor() {
 
 // The sixteenth set (2026-12-07), frozen before its first run, no candidate:
 // the pipeline as it stands, follow-ups 0.529 (alone 0.276, standalone 0.736:
-// 0.207 behind), answered 0.736, unanswerable turns declined 4 of 9.
+// 0.207 behind), answered 0.736, unanswerable turns declined 4 of 9. Since
+// "ok" and "everyone" are no longer carried, answered 0.724: a follow-up
+// whose passage is not among the ten shown is declined.
 #[test]
 fn conversations_sixteenth_stay_at_or_above_the_measured_floor() {
     conversations_hold(
@@ -798,7 +800,7 @@ fn conversations_sixteenth_stay_at_or_above_the_measured_floor() {
         30,
         Conversations {
             hit_at_1: 0.52,
-            answered: 0.73,
+            answered: 0.72,
             gap: 0.21,
             added: 0.25,
             declined: 0.44,

@@ -200,7 +200,7 @@ does doesnt did didnt isnt arent wasnt werent cant wont couldnt shouldnt wouldnt
 theyre theyve theyll theyd youve youll youd weve itll itd thatll thatd \
 get got getting tell explain describe please know \
 thing things kind kinds way ways really actually exactly right now like much many lot lots anything \
-something someone anyone use used using there's what's whats hows \
+something someone anyone everyone everybody anybody nobody ok okay use used using there's what's whats hows \
 work works happen happens happened difference differences mean means type types sort sorts \
 make makes made making give gives given giving";
 

@@ -9,7 +9,7 @@ use crate::corpus::BlockKind;
 
 /// Bumped whenever analysis, passage splitting or the schema changes, so old
 /// indexes rebuild themselves.
-pub const SCHEMA_VERSION: u32 = 15;
+pub const SCHEMA_VERSION: u32 = 16;
 
 /// Fields fed with strings [`crate::analysis::index_terms`] made, so the text is analysed once.
 pub(crate) const PRE_ANALYSED: &str = "citebot_pre_analysed";

@@ -332,6 +332,19 @@ mod tests {
         }
     }
 
+    // Regression (the sixteenth conversation set): "ok" and "everyone" were
+    // carried into the next turns as words of the subject, and shown in
+    // what the follow-ups were understood as.
+    #[test]
+    fn fillers_and_indefinite_pronouns_are_not_carried() {
+        let words: Vec<&str> =
+            content_words("ok, which country had one on sale before everyone else?")
+                .into_iter()
+                .map(|(word, _)| word)
+                .collect();
+        assert_eq!(words, ["country", "one", "sale"]);
+    }
+
     #[test]
     fn understood_names_the_carried_words() {
         let carried = [Carried {
