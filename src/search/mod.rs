@@ -164,18 +164,18 @@ impl Engine {
         let plans: Vec<Result<Plan, Error>> = questions.iter().map(|q| self.plan(q)).collect();
         let mut vectors = {
             let texts: Vec<&str> = plans.iter().flatten().flat_map(Plan::texts).collect();
-            match &self.semantic {
-                Some(semantic) => semantic.encode_batch(&texts),
-                None => Vec::new(),
-            }
-            .into_iter()
+            self.encode(&texts).into_iter()
         };
         let pending: Vec<Result<Pending, Error>> = questions
             .iter()
             .zip(plans)
             .map(|(q, plan)| {
                 let plan = plan?;
-                let own = plan.texts().iter().map(|_| vectors.next()).collect();
+                let own = plan
+                    .texts()
+                    .iter()
+                    .map(|_| vectors.next().flatten())
+                    .collect();
                 self.draft(q, plan, top, own)
             })
             .collect();
@@ -251,13 +251,12 @@ impl Engine {
         })
     }
 
-    /// `texts` encoded by the semantic stage's model (nothing without one):
-    /// one alone as [`Semantic::encode`] does, several in one pass.
+    /// `texts` encoded in one pass by the semantic stage's model (one text
+    /// is a pass of one, as [`Semantic::encode`] makes it); nothing without one.
     fn encode(&self, texts: &[&str]) -> Vec<Option<Vec<f32>>> {
-        match (&self.semantic, texts) {
-            (None, _) => texts.iter().map(|_| None).collect(),
-            (Some(semantic), [text]) => vec![Some(semantic.encode(text))],
-            (Some(semantic), _) => semantic.encode_batch(texts).into_iter().map(Some).collect(),
+        match &self.semantic {
+            Some(semantic) => semantic.encode_batch(texts).into_iter().map(Some).collect(),
+            None => texts.iter().map(|_| None).collect(),
         }
     }
 
